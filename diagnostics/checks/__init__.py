@@ -1,0 +1,52 @@
+"""The registry of checks: each takes a loaded run and returns findings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..findings import Evidence, Finding, Severity
+from ..run import Run
+
+logger = logging.getLogger(__name__)
+
+Check = Callable[[Run], list[Finding]]
+
+
+def _registered_checks() -> list[tuple[str, Check]]:
+    from . import repetition, truncation, version
+
+    return [
+        ("version", version.check_version),
+        ("truncation", truncation.check_truncation),
+        ("repetition", repetition.check_repetition),
+    ]
+
+
+def run_checks(run: Run) -> list[Finding]:
+    """Run every check on ``run`` and return its file findings followed by the diagnoses.
+
+    A check that raises is reported as an error finding so that one bad run or one bug never
+    hides the other findings.
+    """
+    findings = list(run.file_findings)
+
+    for name, check in _registered_checks():
+        try:
+            findings.extend(check(run))
+        except Exception as error:  # noqa: BLE001 - reported as a finding, with the traceback logged
+            logger.exception("check %s failed on %s", name, run.path)
+            findings.append(
+                Finding(
+                    id=f"{name}.check_failed",
+                    severity=Severity.ERROR,
+                    title=f"The {name} check failed on this run",
+                    explanation=(
+                        f"{type(error).__name__}: {error}. The other checks still ran. "
+                        "Run with --verbose for the traceback and report it with the run's files."
+                    ),
+                    evidence=[Evidence(source=".", field="", value=run.path.as_posix())],
+                )
+            )
+
+    return findings

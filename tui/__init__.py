@@ -1,0 +1,1 @@
+"""Textual app of ludwig-doctor: a thin layer over ``ludwig_doctor.diagnostics``."""
