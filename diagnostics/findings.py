@@ -38,7 +38,7 @@ class Evidence:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "field": self.field, "value": _json_safe(self.value), "note": self.note}
+        return {"source": self.source, "field": self.field, "value": json_safe(self.value), "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Patch:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "value": _json_safe(self.value), "reason": self.reason}
+        return {"path": self.path, "value": json_safe(self.value), "reason": self.reason}
 
 
 @dataclass
@@ -102,14 +102,14 @@ def count_by_severity(findings: list[Finding]) -> dict[Severity, int]:
     return counts
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Turn NaN and infinities into strings so that the output is strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
+        return [json_safe(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
+        return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)

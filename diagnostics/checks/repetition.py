@@ -1,0 +1,172 @@
+"""Repetition check: looping text in teacher-forced eval examples and in free generations."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..findings import Evidence, Finding, Severity
+from ..loops import LoopReport, analyse_text, mark_loop
+from ..run import Run
+from .context import as_int, config_section
+
+# A run is reported when at least this share of its rows loop; one odd row is not a pattern.
+MIN_LOOPING_SHARE = 0.05
+# Free generations looping this often make the model unusable as it is.
+ERROR_LOOPING_SHARE = 0.5
+# Longest example text shown in evidence, in characters.
+EXAMPLE_CHARS = 240
+
+TEACHER_FORCED = "llm_eval_examples (teacher-forced during training, not free generation)"
+FREE_GENERATION = "predictions (free generation)"
+
+
+@dataclass(frozen=True)
+class SourceScan:
+    """Loop measures of every row of one file."""
+
+    file: str
+    reports: list[LoopReport]
+    texts: list[str]
+
+    @property
+    def looping_rows(self) -> list[int]:
+        return [index for index, report in enumerate(self.reports) if report.loops]
+
+    @property
+    def share(self) -> float:
+        return len(self.looping_rows) / len(self.reports) if self.reports else 0.0
+
+
+def check_repetition(run: Run) -> list[Finding]:
+    """Return a finding for each source whose outputs loop in a notable share of rows."""
+    findings = []
+
+    eval_finding = _eval_examples_finding(run)
+    if eval_finding is not None:
+        findings.append(eval_finding)
+
+    for predictions in run.predictions:
+        texts = [text or "" for text in predictions.responses]
+        scan = _scan(_relative(predictions.source_file, run.path), texts)
+        finding = _predictions_finding(run, scan, predictions.generated_token_counts)
+        if finding is not None:
+            findings.append(finding)
+
+    return findings
+
+
+def _scan(file: str, texts: list[str]) -> SourceScan:
+    return SourceScan(file=file, reports=[analyse_text(text) for text in texts], texts=texts)
+
+
+def _eval_examples_finding(run: Run) -> Finding | None:
+    files = sorted((examples for examples in run.eval_examples if examples.rows), key=lambda item: item.index)
+    if not files:
+        return None
+
+    scans = [
+        _scan(_relative(examples.path, run.path), [row.get("outputs") or "" for row in examples.rows])
+        for examples in files
+    ]
+    latest = scans[-1]
+    if latest.share < MIN_LOOPING_SHARE:
+        return None
+
+    trend = ", ".join(f"{Path(scan.file).stem}: {scan.share:.0%}" for scan in scans)
+    evidence = [
+        _share_evidence(latest),
+        Evidence(
+            source="model/llm_eval_examples",
+            field="outputs",
+            value=trend,
+            note="looping share per evaluation file",
+        ),
+        *_example_evidence(latest),
+    ]
+    return Finding(
+        id="repetition.eval_examples",
+        severity=Severity.WARNING,
+        title=f"{latest.share:.0%} of the last evaluation's outputs loop",
+        explanation=(
+            "The outputs Ludwig saved during training repeat a span back to back. These outputs are "
+            "teacher-forced (each token is predicted from the true previous tokens), so a loop here means "
+            "the model itself predicts repetition. The usual causes are a wrong stop token (see the version "
+            "findings), targets cut by the sequence limits (see the truncation findings), or training "
+            "targets that repeat."
+        ),
+        source=TEACHER_FORCED,
+        evidence=evidence,
+    )
+
+
+def _predictions_finding(run: Run, scan: SourceScan, token_counts: list[int] | None) -> Finding | None:
+    if scan.share < MIN_LOOPING_SHARE:
+        return None
+
+    evidence = [_share_evidence(scan), *_limit_evidence(run, scan, token_counts), *_example_evidence(scan)]
+    severity = Severity.ERROR if scan.share >= ERROR_LOOPING_SHARE else Severity.WARNING
+    return Finding(
+        id="repetition.predictions",
+        severity=severity,
+        title=f"{scan.share:.0%} of the generated answers loop",
+        explanation=(
+            "The generated text repeats a span back to back until generation stops. A model that never "
+            "learned to emit its stop token keeps generating up to max_new_tokens; check the version and "
+            "truncation findings of this run first, because they are the usual causes."
+        ),
+        source=FREE_GENERATION,
+        evidence=evidence,
+    )
+
+
+def _share_evidence(scan: SourceScan) -> Evidence:
+    return Evidence(
+        source=scan.file,
+        field="outputs",
+        value=f"{len(scan.looping_rows)} of {len(scan.reports)} rows loop",
+        note=f"{scan.share:.0%}",
+    )
+
+
+def _example_evidence(scan: SourceScan) -> list[Evidence]:
+    """Show the row whose loop covers the most of its text, with the loop between [[ and ]]."""
+    if not scan.looping_rows:
+        return []
+
+    worst = max(scan.looping_rows, key=lambda index: (scan.reports[index].score, -index))
+    report = scan.reports[worst]
+    assert report.span is not None
+    marked = mark_loop(scan.texts[worst], report.span)
+    if len(marked) > EXAMPLE_CHARS:
+        marked = marked[: EXAMPLE_CHARS - 1] + "…"
+
+    return [
+        Evidence(
+            source=scan.file,
+            field=f"row {worst}",
+            value=marked,
+            note=f"{report.span.kind} loop: {report.span.unit!r} repeated {report.span.repeats:g} times",
+        )
+    ]
+
+
+def _limit_evidence(run: Run, scan: SourceScan, token_counts: list[int] | None) -> list[Evidence]:
+    """Count looping rows that ran to generation.max_new_tokens, when the token counts are known."""
+    max_new_tokens = as_int(config_section(run, "generation").get("max_new_tokens"))
+    if max_new_tokens is None or not token_counts or len(token_counts) != len(scan.reports):
+        return []
+
+    at_limit = sum(1 for index in scan.looping_rows if token_counts[index] >= max_new_tokens)
+    return [
+        Evidence(
+            source=scan.file,
+            field="generated tokens",
+            value=f"{at_limit} of {len(scan.looping_rows)} looping rows ran to max_new_tokens = {max_new_tokens}",
+        )
+    ]
+
+
+def _relative(path: Path, run_path: Path) -> str:
+    return os.path.relpath(path, run_path)

@@ -1,0 +1,55 @@
+"""The `ludwig-doctor` console script: headless commands, or the app when no command is given.
+
+Textual is imported only when the app opens, so `ludwig-doctor check` starts without it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..diagnostics.cli import (
+    COMMANDS,
+    EXIT_IO,
+    EXIT_USAGE,
+    UsageError,
+    build_app_parser,
+    build_options,
+    default_app_paths,
+    run_headless_command,
+)
+from ..diagnostics.settings import SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to a headless command, or open the app on the given folders."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+
+    if arguments and arguments[0] in COMMANDS:
+        return run_headless_command(arguments)
+
+    try:
+        args = build_app_parser().parse_args(arguments)
+        options = build_options(args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as error:
+        print(f"ludwig-doctor: {error}", file=sys.stderr)
+        return EXIT_IO
+
+    paths: list[Path] = args.path or default_app_paths()
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        print(f"ludwig-doctor: {missing[0]}: no such file or directory", file=sys.stderr)
+        return EXIT_IO
+
+    from .app import create_app
+
+    create_app(paths, options).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
