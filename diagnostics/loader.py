@@ -1,0 +1,157 @@
+"""Loading one run directory into a Run; file problems become findings, never exceptions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from .expectations import RunFacts, configured_epochs, expected_files, stopped_reason
+from .findings import Evidence, Finding, Severity
+from .readers.eval_examples import read_eval_examples
+from .readers.jsonfile import read_json_object
+from .readers.predictions import read_predictions
+from .readers.problems import RUN_STOPPED, missing_file
+from .readers.tfevents import read_event_file
+from .run import Run, ScalarPoint
+
+logger = logging.getLogger(__name__)
+
+TENSORBOARD_SPLITS = ("training", "validation", "test")
+EVENT_FILE_PATTERN = "events.out.tfevents.*"
+
+# Run attribute -> file relative to the run directory.
+JSON_FILES = {
+    "description": "description.json",
+    "training_statistics": "training_statistics.json",
+    "model_hyperparameters": "model/model_hyperparameters.json",
+    "training_set_metadata": "model/training_set_metadata.json",
+    "training_progress": "model/training_progress.json",
+}
+
+
+def load_run(path: Path, root: Path, prediction_dirs: Sequence[Path] = (), verify_crc: bool = True) -> Run:
+    """Read every file of the run at ``path``; ``root`` is the folder the user asked to scan.
+
+    ``prediction_dirs`` are ludwig predict/evaluate output folders attached to this run by
+    discovery. ``verify_crc`` is passed to the TensorBoard reader.
+    """
+    run = Run(path=path, root=root)
+    for attribute, relative in JSON_FILES.items():
+        if (path / relative).exists():
+            read = read_json_object(path / relative, relative)
+            setattr(run, attribute, read.data)
+            run.file_findings.extend(read.findings)
+
+    _load_scalars(run, verify_crc)
+    _load_eval_examples(run)
+    for directory in prediction_dirs:
+        predictions = read_predictions(directory, path)
+        run.predictions.extend(predictions.predictions)
+        run.file_findings.extend(predictions.findings)
+
+    run.file_findings.extend(absence_findings(run))
+    logger.debug("loaded %s with %d file findings", path, len(run.file_findings))
+    return run
+
+
+def _load_scalars(run: Run, verify_crc: bool) -> None:
+    for split in TENSORBOARD_SPLITS:
+        directory = run.path / "model" / "logs" / split
+        if not directory.is_dir():
+            continue
+        tags: dict[str, list[ScalarPoint]] = {}
+        # Event file names start with the creation time in seconds, so name order is write order
+        # when a resumed run adds a second file.
+        for event_file in sorted(directory.glob(EVENT_FILE_PATTERN)):
+            source = event_file.relative_to(run.path).as_posix()
+            read = read_event_file(event_file, source, verify_crc=verify_crc)
+            for tag, points in read.scalars.items():
+                tags.setdefault(tag, []).extend(points)
+            run.file_findings.extend(read.findings)
+        run.scalars[split] = tags
+
+
+def _load_eval_examples(run: Run) -> None:
+    directory = run.path / "model" / "llm_eval_examples"
+    if directory.is_dir():
+        read = read_eval_examples(directory, run.path)
+        run.eval_examples = read.examples
+        run.file_findings.extend(read.findings)
+
+
+def run_facts(run: Run) -> RunFacts:
+    """Collect the facts that decide which files this run should have."""
+    progress = run.training_progress or {}
+    epoch = progress.get("epoch")
+    steps = progress.get("steps")
+    evaluated = any(progress.get(key) for key in ("validation_metrics", "test_metrics"))
+    return RunFacts(
+        version=run.ludwig_version,
+        model_type=run.model_type,
+        has_description=(run.path / JSON_FILES["description"]).exists(),
+        has_training_statistics=(run.path / JSON_FILES["training_statistics"]).exists(),
+        has_training_progress=(run.path / JSON_FILES["training_progress"]).exists(),
+        has_training_logs=bool(_step_count(run)),
+        progress_epoch=epoch if isinstance(epoch, int) else None,
+        progress_steps=steps if isinstance(steps, int) else None,
+        progress_evaluated=evaluated,
+        configured_epochs=configured_epochs(run.config),
+    )
+
+
+def _step_count(run: Run) -> int:
+    training = run.scalars.get("training", {})
+    return max((len(points) for points in training.values()), default=0)
+
+
+def absence_findings(run: Run) -> list[Finding]:
+    """Report each file this kind of run should have but lacks, and a run that stopped early."""
+    facts = run_facts(run)
+    findings: list[Finding] = []
+    reason = stopped_reason(facts)
+    if reason is not None:
+        findings.append(_stopped_finding(run, facts, reason))
+
+    model_missing = not (run.path / "model").is_dir()
+    missing_in_model = []
+    for expected in expected_files(facts):
+        if (run.path / expected.path).exists():
+            continue
+        if model_missing and expected.path.startswith("model/"):
+            missing_in_model.append(expected.path)
+            continue
+        findings.append(_missing_finding(run, expected.path, expected.needed, expected.purpose))
+
+    if missing_in_model:
+        purpose = "the training outputs (" + ", ".join(missing_in_model) + ")"
+        findings.append(_missing_finding(run, "model/", True, purpose))
+    return findings
+
+
+def _missing_finding(run: Run, relative: str, needed: bool, purpose: str) -> Finding:
+    version = run.ludwig_version_text or "(unknown version)"
+    why = f"Ludwig {version} writes {relative} for this kind of run; the doctor reads {purpose} from it."
+    action = f"Copy {relative} from the machine that trained the run; checks that need it are skipped."
+    return missing_file(relative, Severity.WARNING if needed else Severity.INFO, why, action)
+
+
+def _stopped_finding(run: Run, facts: RunFacts, reason: str) -> Finding:
+    evidence = [Evidence("training_statistics.json", "(file)", "absent")]
+    if facts.has_training_progress:
+        evidence.append(Evidence("model/training_progress.json", "epoch", facts.progress_epoch))
+        evidence.append(Evidence("model/training_progress.json", "steps", facts.progress_steps))
+    else:
+        evidence.append(Evidence("model/training_progress.json", "(file)", "absent"))
+    if facts.configured_epochs is not None:
+        evidence.append(Evidence("description.json", "config.trainer.epochs", facts.configured_epochs))
+    evidence.append(Evidence("model/logs/training", "step count", _step_count(run), "TensorBoard step logs"))
+    return Finding(
+        id=RUN_STOPPED,
+        severity=Severity.INFO,
+        title="Run stopped before training finished",
+        explanation=f"training_statistics.json is absent because the run did not finish: {reason}.",
+        evidence=evidence,
+        action="Checks use the TensorBoard logs and any checkpoint data; resume or rerun training for full statistics.",
+        source="file layout",
+    )
