@@ -37,6 +37,15 @@ def load_run(path: Path, root: Path, prediction_dirs: Sequence[Path] = (), verif
     discovery. ``verify_crc`` is passed to the TensorBoard reader.
     """
     run = Run(path=path, root=root)
+    if not path.is_dir():
+        # The folder was moved or deleted between discovery and loading.
+        why = f"The run directory {path} no longer exists or is not a directory."
+        action = "Rescan the folder; the run was moved or deleted after it was listed."
+        finding = missing_file(".", Severity.WARNING, why, action)
+        finding.title = f"Run directory {path.name} is missing"
+        run.file_findings.append(finding)
+        return run
+
     for attribute, relative in JSON_FILES.items():
         if (path / relative).exists():
             read = read_json_object(path / relative, relative)
