@@ -1,4 +1,4 @@
-"""Which files a run of a given Ludwig version and model type should contain, as one table."""
+"""The table of files a run should contain, by Ludwig version and model type."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ EVAL_EXAMPLES_SINCE = Version(0, 9, 0)
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What the expected files depend on, read from the files that are present."""
+    """The facts the expected files depend on, read from the files that are present."""
 
     version: Version | None
     model_type: str
@@ -109,7 +109,7 @@ def stopped_reason(facts: RunFacts) -> str | None:
             return f"training_progress.json shows {epoch} of {epochs} epochs completed ({facts.progress_steps} steps)"
         return None
     if facts.has_training_logs:
-        return "only TensorBoard step logs exist: the run stopped before its first evaluation"
+        return "only TensorBoard step logs exist, so the run stopped before its first evaluation"
     return None
 
 

@@ -159,7 +159,7 @@ def _stopped_finding(run: Run, facts: RunFacts, reason: str) -> Finding:
         id=RUN_STOPPED,
         severity=Severity.INFO,
         title="Run stopped before training finished",
-        explanation=f"training_statistics.json is absent because the run did not finish: {reason}.",
+        explanation=f"training_statistics.json is absent because the run did not finish. Evidence: {reason}.",
         evidence=evidence,
         action="Checks use the TensorBoard logs and any checkpoint data; resume or rerun training for full statistics.",
         source="file layout",

@@ -30,7 +30,7 @@ _DATASET_OPTIONS = ("--dataset",)
 
 @dataclass
 class PathResolution:
-    """Where a recorded path was found, how, and every candidate tried on the way."""
+    """The outcome of resolving one recorded path: the local path, the method, and every candidate tried."""
 
     recorded: str
     path: Path | None
@@ -93,7 +93,7 @@ def looks_like_hub_id(recorded: str) -> bool:
 
 
 def _apply_override(recorded: str, overrides: Mapping[str, str], result: PathResolution) -> bool:
-    # The longest matching prefix wins, so a specific file override beats a folder override.
+    # Longer prefixes are tried first, so a file override beats an override of its folder.
     for source in sorted(overrides, key=len, reverse=True):
         prefix = source.rstrip("/\\")
         if recorded == source or recorded.startswith(prefix + "/") or recorded.startswith(prefix + "\\"):

@@ -23,7 +23,7 @@ class RunSummary:
     ludwig_version: str | None
     epochs_completed: int | None
     best_validation_loss: float | None
-    # Which file and field best_validation_loss came from (one of the FROM_* constants).
+    # The file and field of best_validation_loss (one of the FROM_* constants).
     best_validation_loss_source: str | None
     steps: int | None
 

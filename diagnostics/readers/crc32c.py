@@ -83,7 +83,7 @@ def _crc_chunk(data: np.ndarray, offsets: list[int], lengths: list[int]) -> np.n
     if width == 0:
         return crc ^ np.uint32(_UINT32)
 
-    # Row r holds record r's bytes; positions past its length are clipped and then ignored.
+    # Row r contains record r's bytes. Positions past its length are clipped, then ignored.
     positions = starts[:, None] + np.arange(width, dtype=np.int64)[None, :]
     matrix = data[np.minimum(positions, len(data) - 1)]
     for column in range(width):

@@ -59,8 +59,8 @@ def read_json_object(path: Path, source: str, severity: Severity = Severity.WARN
 
 
 def _decode_error_finding(source: str, severity: Severity, text: str, error: json.JSONDecodeError) -> Finding:
-    # An error at the end of the content means the writer stopped early (a copy cut short or a
-    # process killed while saving); an error before it means the content itself is wrong.
+    # An error at the end of the content means the writer stopped early, for example a copy cut
+    # short or a process killed while saving. An error before the end means invalid content.
     where = f"line {error.lineno}, column {error.colno}"
     if error.pos >= len(text.rstrip()):
         detail = f"the JSON ends early at {where} ({error.msg})."

@@ -40,7 +40,7 @@ def missing_file(source: str, severity: Severity, why: str, action: str) -> Find
 
 
 def empty_file(source: str, severity: Severity) -> Finding:
-    """Build a ``file.empty`` finding: the file exists but holds no data."""
+    """Build a ``file.empty`` finding: the file exists but contains no data."""
     return Finding(
         id=FILE_EMPTY,
         severity=severity,
