@@ -1,0 +1,1 @@
+"""Screens of the ludwig-doctor app: runs, findings of one run, and key help."""

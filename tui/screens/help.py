@@ -1,0 +1,46 @@
+"""A modal screen that lists the app's keys."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = (
+    ("↑ ↓  j k", "move between runs or findings"),
+    ("Enter", "open the findings of the highlighted run"),
+    ("Tab", "switch between the finding list and its detail"),
+    ("Escape  Backspace", "go back to the runs"),
+    ("r", "scan the paths again"),
+    ("?", "show this help"),
+    ("q", "quit"),
+)
+
+
+def keys_table() -> Table:
+    """Build the two-column table of keys and what each does."""
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column(style="bold")
+    table.add_column()
+    for key, action in KEYS:
+        table.add_row(key, action)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists the keys. Escape, ? or Enter closes it."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Close"),
+        Binding("question_mark", "app.pop_screen", "Close", show=False),
+        Binding("enter", "app.pop_screen", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog"):
+            yield Static("Keys", id="help-title")
+            yield Static(keys_table(), id="help-keys")
+            yield Static("Escape closes this help.", id="help-hint")
