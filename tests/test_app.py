@@ -284,7 +284,7 @@ async def test_nonexistent_path_shows_message(tmp_path: Path) -> None:
         assert message.display
         text = static_text(app.runs_screen, "#empty-message")
         assert str(missing) in text
-        assert "Check the path" in text
+        assert "results/ directory" in text
         assert not app.runs_screen.query_one(RunTable).display
         assert app.is_running
 
@@ -429,6 +429,9 @@ async def test_sample_runs_load() -> None:
             assert cells[-1] not in (LOADING_TEXT, "failed"), name
             assert cells[1] in ("llm", "ecd"), name
 
+        # Every sample run sits in <case>/results/experiment_run, so the table shows only <case>.
+        assert rows["llm_truncated/results/experiment_run"][0] == "llm_truncated"
+
 
 @needs_sample_runs
 async def test_truncated_sample_shows_patch() -> None:
@@ -495,6 +498,20 @@ def test_shorten_run_name(name: str, width: int, expected: str) -> None:
     shortened = formatting.shorten_run_name(name, width)
     assert shortened == expected
     assert len(shortened) <= width
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["a/results/experiment_run", "b/results/experiment_run"], ["a", "b"]),
+        (["results/experiment_run", "results/experiment_run_1"], ["experiment_run", "experiment_run_1"]),
+        (["a/results/run", "b/results/run_1"], ["a/results/run", "b/results/run_1"]),
+        (["results/experiment_run", "results/experiment_run/x"], ["experiment_run", "experiment_run/x"]),
+        (["experiment_run"], ["experiment_run"]),
+    ],
+)
+def test_distinct_run_names(names: list[str], expected: list[str]) -> None:
+    assert formatting.distinct_run_names(names) == expected
 
 
 def test_shorten_model_name_drops_organization() -> None:

@@ -26,17 +26,42 @@ def shorten_middle(text: str, width: int) -> str:
     """Cut ``text`` to ``width`` characters by replacing its middle with an ellipsis.
 
     The tail keeps more characters than the head because the last path component (for
-    example ``experiment_run_1``) is what tells runs of one folder apart.
+    example ``experiment_run_1``) is what distinguishes the runs of one folder.
     """
     if len(text) <= width:
         return text
     if width <= 1:
         return text[:width]
 
-    kept = width - 1
-    head = kept * 2 // 5
-    tail = kept - head
+    visible = width - 1
+    head = visible * 2 // 5
+    tail = visible - head
     return f"{text[:head]}{ELLIPSIS}{text[len(text) - tail :]}"
+
+
+def distinct_run_names(names: list[str]) -> list[str]:
+    """Drop the leading and trailing path components that every run name shares.
+
+    Runs scanned from one project differ only in the last component
+    (``results/experiment_run``, ``results/experiment_run_1``), and runs from several projects
+    often only in the first (``llm_fits/results/experiment_run``), so the shared parts only
+    take room in a narrow column. Each name keeps at least one component.
+    """
+    if len(names) < 2:
+        return list(names)
+
+    split_names = [name.split("/") for name in names]
+    shortest = min(len(parts) for parts in split_names)
+
+    prefix = 0
+    while prefix < shortest - 1 and len({parts[prefix] for parts in split_names}) == 1:
+        prefix += 1
+
+    suffix = 0
+    while prefix + suffix < shortest - 1 and len({parts[-1 - suffix] for parts in split_names}) == 1:
+        suffix += 1
+
+    return ["/".join(parts[prefix : len(parts) - suffix]) for parts in split_names]
 
 
 def shorten_run_name(name: str, width: int) -> str:
@@ -147,7 +172,7 @@ def column_widths(total_width: int) -> ColumnWidths:
     return ColumnWidths(name=name, base_model=free - name)
 
 
-def format_value(value: object, width: int = 120) -> str:
+def format_value(value: object, width: int = 240) -> str:
     """Format an evidence or patch value as JSON text (strings quoted), cut to ``width``."""
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)

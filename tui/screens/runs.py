@@ -216,7 +216,7 @@ class RunsScreen(Screen[None]):
         loading = sum(1 for run in runs if run.state is RunState.LOADING)
 
         if not runs:
-            self._set_status(f"No runs under {self._paths_text()}. Press r to scan again.")
+            self._set_status("No runs to show. Press r to scan again.")
         elif loading and self.reading_index is not None:
             self._set_status(f"Reading {self.reading_index + 1} of {len(runs)} runs…")
         elif loading:
@@ -286,7 +286,7 @@ def empty_message(paths: list[Path], path_errors: dict[Path, str]) -> Text:
     for error in path_errors.values():
         text.append(f"{error}\n", style="bold red")
     if path_errors:
-        text.append("Check the path, or pass the folder that contains Ludwig's results/ directory.\n")
+        text.append("Pass the folder that contains Ludwig's results/ directory, or a run folder inside it.\n")
 
     found_nothing = [path for path in paths if path not in path_errors]
     for path in found_nothing:

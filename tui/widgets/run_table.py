@@ -16,6 +16,7 @@ from ..formatting import (
     FIXED_COLUMN_WIDTHS,
     ColumnWidths,
     column_widths,
+    distinct_run_names,
     format_count,
     format_loss,
     severity_counts_text,
@@ -73,16 +74,19 @@ class RunTable(DataTable[Cell]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.runs: list[RunRow] = []
+        # The run names without the components that all runs share, in the order of ``runs``.
+        self._display_names: list[str] = []
         self._widths: ColumnWidths | None = None
 
     def show_runs(self, runs: list[RunRow]) -> None:
         """Replace every row with ``runs``."""
         self.runs = runs
+        self._display_names = distinct_run_names([run.name for run in runs])
         self._rebuild()
 
     def refresh_run(self, index: int) -> None:
         """Redraw the row of the run at ``index`` after its state changed."""
-        cells = self._cells(self.runs[index])
+        cells = self._cells(index)
         for label, value in zip(COLUMN_LABELS, cells, strict=True):
             self.update_cell(str(index), label, value)
 
@@ -113,15 +117,16 @@ class RunTable(DataTable[Cell]):
         for label, width in zip(COLUMN_LABELS, column_sizes, strict=True):
             self.add_column(label, width=width, key=label)
 
-        for index, run in enumerate(self.runs):
-            self.add_row(*self._cells(run), key=str(index))
+        for index in range(len(self.runs)):
+            self.add_row(*self._cells(index), key=str(index))
 
         if self.runs:
             self.move_cursor(row=min(cursor_row, len(self.runs) - 1))
 
-    def _cells(self, run: RunRow) -> tuple[Cell, ...]:
+    def _cells(self, index: int) -> tuple[Cell, ...]:
+        run = self.runs[index]
         widths = self._widths or column_widths(self.app.size.width)
-        name = shorten_run_name(run.name, widths.name)
+        name = shorten_run_name(self._display_names[index], widths.name)
 
         if run.state is RunState.FAILED:
             return (name, "", "", "", "", "", Text("failed", style="bold red"))
