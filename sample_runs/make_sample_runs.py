@@ -420,8 +420,8 @@ def make_run(run: SampleRun) -> dict[str, object]:
 
 
 def remove_dataset_caches() -> None:
-    """Delete cache files Ludwig may write beside a dataset (*.hdf5, *.meta.json, *.split.parquet)."""
-    for pattern in ("*.hdf5", "*.meta.json", "*.split.parquet"):
+    """Delete the cache and lock files Ludwig writes beside a dataset."""
+    for pattern in ("*.hdf5", "*.meta.json", "*.split.parquet", ".lock_preprocessing"):
         for path in DATA_DIR.glob(pattern):
             path.unlink()
 
