@@ -163,7 +163,7 @@ def test_predictions_with_two_runs_unattached(real_runs: Path, sample_runs: Path
 
 
 def test_headerless_csv_marks_predictions(sample_runs: Path, tmp_path: Path) -> None:
-    response_csv = _sample_parquet(sample_runs).parent / "output_response.csv"
+    response_csv = _sample_file(sample_runs, "*/predict_test/*_response.csv")
     (tmp_path / "predict_test").mkdir()
     shutil.copy(response_csv, tmp_path / "predict_test" / "output_response.csv")
 
@@ -192,8 +192,12 @@ def test_sample_runs_predictions_attached(sample_runs: Path) -> None:
     assert found.unattached_predictions == []
 
 
-def _sample_parquet(sample_runs: Path) -> Path:
-    found = sorted(sample_runs.glob("*/predict_test/predictions.parquet"))
+def _sample_file(sample_runs: Path, pattern: str) -> Path:
+    found = sorted(sample_runs.glob(pattern))
     if not found:
-        pytest.skip("no sample run with predictions has been generated yet")
+        pytest.skip(f"no sample run file matches {pattern}; sample runs have not been generated yet")
     return found[0]
+
+
+def _sample_parquet(sample_runs: Path) -> Path:
+    return _sample_file(sample_runs, "*/predict_test/predictions.parquet")
