@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..findings import Evidence, Finding, Severity
 from ..loops import LoopReport, analyse_text, mark_loop
 from ..run import Run
-from .context import as_int, config_section
+from .context import METADATA_FILE, as_int, config_section, feature_metadata, features
 
 # A run is reported when at least this share of its rows loop; one odd row is not a pattern.
 MIN_LOOPING_SHARE = 0.05
@@ -17,6 +18,14 @@ MIN_LOOPING_SHARE = 0.05
 ERROR_LOOPING_SHARE = 0.5
 # Longest example text shown in evidence, in characters.
 EXAMPLE_CHARS = 240
+# A generation with more than this many times the longest recorded target's tokens did not stop
+# where the training targets did.
+NO_STOP_LENGTH_RATIO = 2.0
+# Words kept after the target's own length when reading the target part of a teacher-forced output
+# (the stop token and a little misalignment).
+TAIL_EXTRA_WORDS = 2
+
+_WORD = re.compile(r"\S+")
 
 TEACHER_FORCED = "llm_eval_examples (teacher-forced during training, not free generation)"
 FREE_GENERATION = "predictions (free generation)"
@@ -53,6 +62,9 @@ def check_repetition(run: Run) -> list[Finding]:
         finding = _predictions_finding(run, scan, predictions.generated_token_counts)
         if finding is not None:
             findings.append(finding)
+        no_stop = _no_stop_finding(run, scan, predictions.generated_token_counts)
+        if no_stop is not None:
+            findings.append(no_stop)
 
     return findings
 
@@ -67,7 +79,7 @@ def _eval_examples_finding(run: Run) -> Finding | None:
         return None
 
     scans = [
-        _scan(_relative(examples.path, run.path), [row.get("outputs") or "" for row in examples.rows])
+        _scan(_relative(examples.path, run.path), [_target_positions(row) for row in examples.rows])
         for examples in files
     ]
     latest = scans[-1]
@@ -90,15 +102,32 @@ def _eval_examples_finding(run: Run) -> Finding | None:
         severity=Severity.WARNING,
         title=f"{latest.share:.0%} of the last evaluation's outputs loop",
         explanation=(
-            "The outputs Ludwig saved during training repeat a span back to back. These outputs are "
-            "teacher-forced (each token is predicted from the true previous tokens), so a loop here means "
-            "the model itself predicts repetition. The usual causes are a wrong stop token (see the version "
+            "At the target positions, the outputs Ludwig saved during training repeat a span back to back. "
+            "These outputs are teacher-forced (each token is predicted from the true previous tokens), so a "
+            "loop here means the model itself predicts repetition; the prompt positions are ignored because "
+            "they are never trained. The usual causes are a wrong stop token (see the version "
             "findings), targets cut by the sequence limits (see the truncation findings), or training "
             "targets that repeat."
         ),
         source=TEACHER_FORCED,
         evidence=evidence,
     )
+
+
+def _target_positions(row: dict[str, str]) -> str:
+    """Return the end of a teacher-forced output: the part that predicts the target.
+
+    Ludwig decodes the argmax at every position of the merged sequence, prompt included, and the
+    prompt positions are never trained, so they often hold repeated filler such as "is is is". Only
+    the last positions, as many words as the target has plus its stop token, predict the target.
+    """
+    output = row.get("outputs") or ""
+    target_words = len((row.get("targets") or "").split())
+    words = list(_WORD.finditer(output))
+    keep = target_words + TAIL_EXTRA_WORDS
+    if len(words) <= keep:
+        return output
+    return output[words[-keep].start() :]
 
 
 def _predictions_finding(run: Run, scan: SourceScan, token_counts: list[int] | None) -> Finding | None:
@@ -170,3 +199,62 @@ def _limit_evidence(run: Run, scan: SourceScan, token_counts: list[int] | None) 
 
 def _relative(path: Path, run_path: Path) -> str:
     return os.path.relpath(path, run_path)
+
+
+def _no_stop_finding(run: Run, scan: SourceScan, token_counts: list[int] | None) -> Finding | None:
+    """Report generations far longer than any training target: the model did not learn to stop."""
+    target = _longest_recorded_target(run)
+    if target is None or not token_counts:
+        return None
+    target_length, target_field = target
+
+    threshold = NO_STOP_LENGTH_RATIO * target_length
+    long_rows = [index for index, count in enumerate(token_counts) if count > threshold]
+    share = len(long_rows) / len(token_counts)
+    if share < MIN_LOOPING_SHARE:
+        return None
+
+    longest = sorted(token_counts)[len(token_counts) // 2]
+    max_new_tokens = config_section(run, "generation").get("max_new_tokens")
+    evidence = [
+        Evidence(
+            source=METADATA_FILE, field=target_field, value=target_length, note="longest training target"
+        ),
+        Evidence(
+            source=scan.file,
+            field="generated tokens",
+            value=f"{len(long_rows)} of {len(token_counts)} rows exceed {threshold:g} tokens",
+            note=f"median {longest} tokens per answer; generation.max_new_tokens = {max_new_tokens}",
+        ),
+    ]
+    example = long_rows[0]
+    evidence.append(Evidence(source=scan.file, field=f"row {example}", value=_clip(scan.texts[example])))
+
+    return Finding(
+        id="repetition.no_stop",
+        severity=Severity.ERROR if share >= ERROR_LOOPING_SHARE else Severity.WARNING,
+        title=f"{share:.0%} of the generated answers run far past the length of any training target",
+        explanation=(
+            f"No training target is longer than {target_length} tokens, yet these answers are more than "
+            f"{NO_STOP_LENGTH_RATIO:g} times longer: the model does not emit its stop token where the targets "
+            "end, so generation continues until max_new_tokens. Check the version and truncation findings "
+            "of this run first."
+        ),
+        source=FREE_GENERATION,
+        evidence=evidence,
+    )
+
+
+def _longest_recorded_target(run: Run) -> tuple[int, str] | None:
+    outputs = features(run, "output_features")
+    if not outputs:
+        return None
+    entry = feature_metadata(run, outputs[0])
+    length = as_int(entry.get("max_sequence_length")) if entry else None
+    if length is None or length <= 0:
+        return None
+    return length, f"{outputs[0].get('name')}.max_sequence_length"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"

@@ -62,8 +62,10 @@ def _read_parquet(
 ) -> tuple[list[Predictions], Finding | None]:
     source = display_name(path, run_dir)
     try:
-        columns = _text_columns(list(pq.read_schema(path).names))
-        table = pq.read_table(path, columns=columns)
+        names = list(pq.read_schema(path).names)
+        columns = _text_columns(names)
+        token_columns = _token_columns(columns, names)
+        table = pq.read_table(path, columns=sorted({*columns, *token_columns.values()}))
     except OSError as error:
         return [], unreadable_file(source, Severity.INFO, error)
     except pa.ArrowException as error:
@@ -74,8 +76,34 @@ def _read_parquet(
     predictions = []
     for column in columns:
         values = table.column(column).to_pylist()
-        predictions.append(Predictions(directory, path, column, [_as_text(value) for value in values]))
+        token_column = token_columns.get(column)
+        counts = _token_counts(table.column(token_column).to_pylist()) if token_column else None
+        predictions.append(
+            Predictions(directory, path, column, [_as_text(value) for value in values], counts)
+        )
     return predictions, None
+
+
+def _token_columns(text_columns: list[str], names: list[str]) -> dict[str, str]:
+    """Map each <feature>_response column to its <feature>_predictions token-list column."""
+    mapping = {}
+    for column in text_columns:
+        if column.endswith(RESPONSE_SUFFIX):
+            candidate = column.removesuffix(RESPONSE_SUFFIX) + PREDICTIONS_SUFFIX
+            if candidate in names:
+                mapping[column] = candidate
+    return mapping
+
+
+def _token_counts(values: list[object]) -> list[int] | None:
+    """Count the non-empty generated tokens per row.
+
+    Ludwig pads each token list with empty strings up to max_new_tokens. Special tokens that decode
+    to an empty string (<unk> among them) look the same, so the count is a lower bound.
+    """
+    if not all(isinstance(value, list) for value in values):
+        return None
+    return [sum(1 for token in value if token) for value in values if isinstance(value, list)]
 
 
 def _read_csvs(directory: Path, run_dir: Path | None) -> tuple[list[Predictions], list[Finding]]:
