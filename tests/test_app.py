@@ -341,9 +341,38 @@ async def test_rows_show_loading_before_checks(monkeypatch: pytest.MonkeyPatch) 
         assert rows
         assert all(cells[-1] == LOADING_TEXT for cells in rows.values())
 
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)
+        notifications = [notification.message for notification in app._notifications]
+        assert any("is still loading" in message for message in notifications)
+
         blocked.release.set()
         await wait_for_scan(app, pilot)
         assert all(cells[-1] != LOADING_TEXT for cells in table_rows(app).values())
+
+
+@needs_real_runs
+async def test_reload_while_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = BlockedChecks()
+    monkeypatch.setattr(runs_screen_module, "check_entry", blocked)
+    run_count = len(find_runs([REAL_RUNS]))
+
+    app = make_app(REAL_RUNS)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_until(pilot, lambda: len(blocked.calls) == 1)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: len(blocked.calls) == 2)
+        assert app.runs_screen.generation == 2
+
+        blocked.release.set()
+        await wait_for_scan(app, pilot)
+        rows = table_rows(app)
+
+        assert len(rows) == run_count
+        assert all(cells[-1] != LOADING_TEXT for cells in rows.values())
+        # The cancelled first scan stopped after its first run, and the second read all of them.
+        assert len(blocked.calls) == 1 + run_count
 
 
 @needs_real_runs
