@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -62,7 +63,7 @@ def _render_run_text(report: RunReport) -> str:
     header_parts = [report.run.model_type, f"Ludwig {summary.ludwig_version or 'unknown'}"]
     if summary.base_model:
         header_parts.append(summary.base_model)
-    lines = [f"== {report.run.name} ({', '.join(header_parts)})", f"   {report.run.path}"]
+    lines = [f"== {_display_path(report.run.path)} ({', '.join(header_parts)})"]
 
     if not report.findings:
         lines.append("   no findings")
@@ -91,6 +92,14 @@ def _render_finding_text(finding: Finding) -> list[str]:
         lines.append(f"      patch: {patch.path}: {json.dumps(patch.value)}{reason}")
 
     return lines
+
+
+def _display_path(path: Path) -> str:
+    """Show a run's path relative to the working folder when it lies below it, else absolute."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
 
 
 def _short(value: Any, limit: int = 160) -> str:

@@ -206,7 +206,7 @@ def _length_evidence(lengths: FeatureLengths, note: str) -> list[Evidence]:
                 value=lengths.observed_p99,
             )
         )
-    if lengths.prompt_template_tokens is not None:
+    if lengths.prompt_template_tokens is not None and lengths.kind == "input_features":
         evidence.append(
             Evidence(
                 source=METADATA_FILE,
