@@ -14,12 +14,13 @@ Check = Callable[[Run], list[Finding]]
 
 
 def _registered_checks() -> list[tuple[str, Check]]:
-    from . import repetition, truncation, version
+    from . import recorded_paths, repetition, truncation, version
 
     return [
         ("version", version.check_version),
         ("truncation", truncation.check_truncation),
         ("repetition", repetition.check_repetition),
+        ("paths", recorded_paths.check_recorded_paths),
     ]
 
 
