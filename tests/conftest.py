@@ -28,3 +28,17 @@ def real_runs() -> Path:
 def sample_runs() -> Path:
     """The committed output of real Ludwig runs made by sample_runs/make_sample_runs.py."""
     return SAMPLE_RUNS
+
+
+LUDWIG_PYTHON = PROJECT_ROOT / ".venvs" / "ludwig-0.11.0" / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def ludwig_python() -> Path:
+    """The interpreter of the Ludwig 0.11.0 environment that scripts/bootstrap creates."""
+    if not LUDWIG_PYTHON.exists():
+        pytest.fail(
+            f"{LUDWIG_PYTHON} not found: run scripts/bootstrap (without LUDWIG_DOCTOR_NO_LUDWIG=1) "
+            "to create the Ludwig environment that this test needs"
+        )
+    return LUDWIG_PYTHON
