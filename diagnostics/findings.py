@@ -73,6 +73,9 @@ class Finding:
     source: str = ""
     # Extra text the user needs to act, such as "upgrade Ludwig to 0.9.3 or later and retrain".
     action: str = ""
+    # Ids of the findings of the same run that this one explains or builds on, for example a
+    # repetition cause that rests on "version.pad_token_maps_to_unk" and "repetition.predictions".
+    based_on: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,7 @@ class Finding:
             "source": self.source,
             "evidence": [item.to_dict() for item in self.evidence],
             "patches": [patch.to_dict() for patch in self.patches],
+            "based_on": list(self.based_on),
         }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +22,12 @@ MAX_CHAR_PERIOD = 12
 # "very very good" or "ha ha ha" are not loops but "answer y answer y answer y" is.
 MIN_WORD_REPEATS = 3
 MIN_WORD_SPAN = 5
-# A character loop ("!!!!!!!!", "OOOOOOOO", "abcabcabcabc") needs at least eight repeats of its unit
-# and twelve characters, so that "..." or "1000000" are not loops.
+# A character loop ("!!!!!!!!", "OOOOOOOO", "abcabcabcabc") needs at least eight repeats of its unit,
+# so that "..." or "!!!" are not loops. A unit of digits needs twelve characters, so that numbers
+# such as 100000000 are not loops either.
 MIN_CHAR_REPEATS = 8
-MIN_CHAR_SPAN = 12
+MIN_CHAR_SPAN = 8
+MIN_DIGIT_SPAN = 12
 
 _WORD = re.compile(r"\S+")
 
@@ -80,15 +83,22 @@ def analyse_text(text: str) -> LoopReport:
     )
 
 
+def analyse_texts(texts: Sequence[str]) -> list[LoopReport]:
+    """Measure every text of ``texts``; the reports equal ``analyse_text`` of each text."""
+    return [analyse_text(text) for text in texts]
+
+
 def mark_loop(text: str, span: LoopSpan, marker_start: str = "[[", marker_end: str = "]]") -> str:
     """Return ``text`` with the repeating span between markers."""
     return text[: span.start] + marker_start + text[span.start : span.end] + marker_end + text[span.end :]
 
 
-def _longest_periodic_run(codes: np.ndarray, max_period: int) -> tuple[int, int, int]:
+def _longest_periodic_run(codes: np.ndarray, max_period: int, min_repeats: int) -> tuple[int, int, int]:
     """Return (period, start, covered length) of the longest run where codes[i] == codes[i + period].
 
-    Among periods with the same coverage the smallest wins, so "a a a a" has period 1, not 2.
+    Only runs that repeat their unit at least ``min_repeats`` times count, so that a chance match at
+    a long period does not hide a real loop at a short one. Among periods with the same coverage
+    the smallest wins, so "a a a a" has period 1, not 2.
     """
     best = (0, 0, 0)
     length = len(codes)
@@ -99,7 +109,7 @@ def _longest_periodic_run(codes: np.ndarray, max_period: int) -> tuple[int, int,
             continue
         run_start, run_length = _longest_true_run(equal)
         covered = run_length + period
-        if covered > best[2]:
+        if covered >= min_repeats * period and covered > best[2]:
             best = (period, run_start, covered)
 
     return best
@@ -125,7 +135,7 @@ def _word_loop(text: str, matches: list[re.Match[str]]) -> LoopSpan | None:
         dtype=np.int64,
         count=len(matches),
     )
-    period, start, covered = _longest_periodic_run(codes, MAX_WORD_PERIOD)
+    period, start, covered = _longest_periodic_run(codes, MAX_WORD_PERIOD, MIN_WORD_REPEATS)
     if period == 0:
         return None
 
@@ -149,13 +159,14 @@ def _char_loop(text: str) -> LoopSpan | None:
         return None
 
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    period, start, covered = _longest_periodic_run(codes, MAX_CHAR_PERIOD)
+    period, start, covered = _longest_periodic_run(codes, MAX_CHAR_PERIOD, MIN_CHAR_REPEATS)
     if period == 0:
         return None
 
     unit = text[start : start + period]
     repeats = covered / period
-    if repeats < MIN_CHAR_REPEATS or covered < MIN_CHAR_SPAN or not unit.strip():
+    min_span = MIN_DIGIT_SPAN if unit.isdigit() else MIN_CHAR_SPAN
+    if repeats < MIN_CHAR_REPEATS or covered < min_span or not unit.strip():
         return None
 
     return LoopSpan(

@@ -72,7 +72,9 @@ def test_check_names_each_missing_file(real_runs: Path) -> None:
 
 def test_check_text_lists_findings(real_runs: Path) -> None:
     completed = run_cli("check", str(real_runs / "codeurEnHerbe__Mistral7BAlpaca"))
-    assert "codeurEnHerbe__Mistral7BAlpaca/results/api_experiment_run_1 (llm, Ludwig 0.10.1" in completed.stdout
+    assert (
+        "codeurEnHerbe__Mistral7BAlpaca/results/api_experiment_run_1 (llm, Ludwig 0.10.1" in completed.stdout
+    )
     assert "[info] version.text_metrics_invalid" in completed.stdout
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..findings import Evidence, Finding, Severity
-from ..loops import LoopReport, analyse_text, mark_loop
+from ..loops import LoopReport, analyse_texts, mark_loop
 from ..run import Run
 from .context import METADATA_FILE, as_int, config_section, feature_metadata, features
 
@@ -16,8 +16,9 @@ from .context import METADATA_FILE, as_int, config_section, feature_metadata, fe
 MIN_LOOPING_SHARE = 0.05
 # Free generations looping this often make the model unusable as it is.
 ERROR_LOOPING_SHARE = 0.5
-# Longest example text shown in evidence, in characters.
+# Longest example text shown in evidence, in characters, and the number of looping rows shown.
 EXAMPLE_CHARS = 240
+EXAMPLE_ROWS = 3
 # A generation with more than this many times the longest recorded target's tokens did not stop
 # where the training targets did.
 NO_STOP_LENGTH_RATIO = 2.0
@@ -38,6 +39,12 @@ class SourceScan:
     file: str
     reports: list[LoopReport]
     texts: list[str]
+    # TEACHER_FORCED or FREE_GENERATION.
+    kind: str = FREE_GENERATION
+    # The target of each row, when the file has one (llm_eval_examples do, predictions do not).
+    targets: list[str] | None = None
+    # Generated tokens per row, when the predictions record them.
+    token_counts: list[int] | None = None
 
     @property
     def looping_rows(self) -> list[int]:
@@ -52,36 +59,60 @@ def check_repetition(run: Run) -> list[Finding]:
     """Return a finding for each source whose outputs loop in a notable share of rows."""
     findings = []
 
-    eval_finding = _eval_examples_finding(run)
+    eval_finding = _eval_examples_finding(scan_eval_examples(run))
     if eval_finding is not None:
         findings.append(eval_finding)
 
-    for predictions in run.predictions:
-        texts = [text or "" for text in predictions.responses]
-        scan = _scan(_relative(predictions.source_file, run.path), texts)
-        finding = _predictions_finding(run, scan, predictions.generated_token_counts)
+    for scan in scan_predictions(run):
+        finding = _predictions_finding(run, scan, scan.token_counts)
         if finding is not None:
             findings.append(finding)
-        no_stop = _no_stop_finding(run, scan, predictions.generated_token_counts)
+        no_stop = _no_stop_finding(run, scan, scan.token_counts)
         if no_stop is not None:
             findings.append(no_stop)
 
     return findings
 
 
-def _scan(file: str, texts: list[str]) -> SourceScan:
-    return SourceScan(file=file, reports=[analyse_text(text) for text in texts], texts=texts)
+def scan_predictions(run: Run) -> list[SourceScan]:
+    """Measure the loops of every generated text of the run's predictions, one scan per file and column."""
+    scans = []
+    for predictions in run.predictions:
+        texts = [text or "" for text in predictions.responses]
+        scans.append(
+            SourceScan(
+                file=_relative(predictions.source_file, run.path),
+                reports=analyse_texts(texts),
+                texts=texts,
+                kind=FREE_GENERATION,
+                token_counts=predictions.generated_token_counts,
+            )
+        )
+    return scans
 
 
-def _eval_examples_finding(run: Run) -> Finding | None:
+def scan_eval_examples(run: Run) -> list[SourceScan]:
+    """Measure the loops of the target part of every llm_eval_examples file, oldest evaluation first."""
     files = sorted((examples for examples in run.eval_examples if examples.rows), key=lambda item: item.index)
-    if not files:
+    scans = []
+    for examples in files:
+        texts = [_target_positions(row) for row in examples.rows]
+        scans.append(
+            SourceScan(
+                file=_relative(examples.path, run.path),
+                reports=analyse_texts(texts),
+                texts=texts,
+                kind=TEACHER_FORCED,
+                targets=[row.get("targets") or "" for row in examples.rows],
+            )
+        )
+    return scans
+
+
+def _eval_examples_finding(scans: list[SourceScan]) -> Finding | None:
+    if not scans:
         return None
 
-    scans = [
-        _scan(_relative(examples.path, run.path), [_target_positions(row) for row in examples.rows])
-        for examples in files
-    ]
     latest = scans[-1]
     if latest.share < MIN_LOOPING_SHARE:
         return None
@@ -105,9 +136,8 @@ def _eval_examples_finding(run: Run) -> Finding | None:
             "At the target positions, the outputs Ludwig saved during training repeat a span back to back. "
             "These outputs are teacher-forced (each token is predicted from the true previous tokens), so a "
             "loop here means the model itself predicts repetition; the prompt positions are ignored because "
-            "they are never trained. The usual causes are a wrong stop token (see the version "
-            "findings), targets cut by the sequence limits (see the truncation findings), or training "
-            "targets that repeat."
+            "they are never trained. The repetition.cause findings of this run rank the causes that its "
+            "files support."
         ),
         source=TEACHER_FORCED,
         evidence=evidence,
@@ -142,8 +172,8 @@ def _predictions_finding(run: Run, scan: SourceScan, token_counts: list[int] | N
         title=f"{scan.share:.0%} of the generated answers loop",
         explanation=(
             "The generated text repeats a span back to back until generation stops. A model that never "
-            "learned to emit its stop token keeps generating up to max_new_tokens; check the version and "
-            "truncation findings of this run first, because they are the usual causes."
+            "learned to emit its stop token keeps generating up to max_new_tokens. The repetition.cause "
+            "findings of this run rank the causes that its files support."
         ),
         source=FREE_GENERATION,
         evidence=evidence,
@@ -159,26 +189,29 @@ def _share_evidence(scan: SourceScan) -> Evidence:
     )
 
 
+def worst_rows(scan: SourceScan) -> list[int]:
+    """Return the looping rows, the one whose loop covers the largest share of its text first."""
+    return sorted(scan.looping_rows, key=lambda index: (-scan.reports[index].score, index))
+
+
 def _example_evidence(scan: SourceScan) -> list[Evidence]:
-    """Show the row whose loop covers the most of its text, with the loop between [[ and ]]."""
-    if not scan.looping_rows:
-        return []
-
-    worst = max(scan.looping_rows, key=lambda index: (scan.reports[index].score, -index))
-    report = scan.reports[worst]
-    assert report.span is not None
-    marked = mark_loop(scan.texts[worst], report.span)
-    if len(marked) > EXAMPLE_CHARS:
-        marked = marked[: EXAMPLE_CHARS - 1] + "…"
-
-    return [
-        Evidence(
-            source=scan.file,
-            field=f"row {worst}",
-            value=marked,
-            note=f"{report.span.kind} loop: {report.span.unit!r} repeated {report.span.repeats:g} times",
+    """Show the worst looping rows, each with its loop between [[ and ]]."""
+    evidence = []
+    for row in worst_rows(scan)[:EXAMPLE_ROWS]:
+        report = scan.reports[row]
+        assert report.span is not None
+        marked = mark_loop(scan.texts[row], report.span)
+        if len(marked) > EXAMPLE_CHARS:
+            marked = marked[: EXAMPLE_CHARS - 1] + "…"
+        evidence.append(
+            Evidence(
+                source=scan.file,
+                field=f"row {row}",
+                value=marked,
+                note=f"{report.span.kind} loop: {report.span.unit!r} repeated {report.span.repeats:g} times",
+            )
         )
-    ]
+    return evidence
 
 
 def _limit_evidence(run: Run, scan: SourceScan, token_counts: list[int] | None) -> list[Evidence]:
@@ -237,8 +270,8 @@ def _no_stop_finding(run: Run, scan: SourceScan, token_counts: list[int] | None)
         explanation=(
             f"No training target is longer than {target_length} tokens, yet these answers are more than "
             f"{NO_STOP_LENGTH_RATIO:g} times longer: the model does not emit its stop token where the targets "
-            "end, so generation continues until max_new_tokens. Check the version and truncation findings "
-            "of this run first."
+            "end, so generation continues until max_new_tokens. The repetition.cause findings of this run "
+            "rank the causes that its files support."
         ),
         source=FREE_GENERATION,
         evidence=evidence,

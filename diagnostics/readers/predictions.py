@@ -96,14 +96,20 @@ def _token_columns(text_columns: list[str], names: list[str]) -> dict[str, str]:
 
 
 def _token_counts(values: list[object]) -> list[int] | None:
-    """Count the non-empty generated tokens per row.
+    """Return the generated length of each row: the position of its last non-empty token.
 
-    Ludwig pads each token list with empty strings up to max_new_tokens. Special tokens that decode
-    to an empty string (<unk> among them) look the same, so the count is a lower bound.
+    Ludwig pads each token list with empty strings up to max_new_tokens. Special tokens (the stop
+    token, <unk>) also decode to an empty string, so one inside the text still counts, and a row
+    whose last token is non-empty ran to max_new_tokens.
     """
     if not all(isinstance(value, list) for value in values):
         return None
-    return [sum(1 for token in value if token) for value in values if isinstance(value, list)]
+    counts = []
+    for value in values:
+        assert isinstance(value, list)
+        nonempty = [position for position, token in enumerate(value, start=1) if token]
+        counts.append(nonempty[-1] if nonempty else 0)
+    return counts
 
 
 def _read_csvs(directory: Path, run_dir: Path | None) -> tuple[list[Predictions], list[Finding]]:
