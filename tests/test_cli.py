@@ -54,6 +54,7 @@ def test_check_json_shape(real_runs: Path) -> None:
         "source",
         "evidence",
         "patches",
+        "based_on",
     }
     assert {"source", "field", "value", "note"} == set(finding["evidence"][0])
 
