@@ -12,13 +12,10 @@ from .readers.eval_examples import read_eval_examples
 from .readers.jsonfile import read_json_object
 from .readers.predictions import read_predictions
 from .readers.problems import RUN_STOPPED, missing_file
-from .readers.tfevents import read_event_file
-from .run import Run, ScalarPoint
+from .run import Run
+from .scalars import ScalarFollower
 
 logger = logging.getLogger(__name__)
-
-TENSORBOARD_SPLITS = ("training", "validation", "test")
-EVENT_FILE_PATTERN = "events.out.tfevents.*"
 
 # Run attribute -> file relative to the run directory.
 JSON_FILES = {
@@ -30,11 +27,19 @@ JSON_FILES = {
 }
 
 
-def load_run(path: Path, root: Path, prediction_dirs: Sequence[Path] = (), verify_crc: bool = True) -> Run:
+def load_run(
+    path: Path,
+    root: Path,
+    prediction_dirs: Sequence[Path] = (),
+    verify_crc: bool = True,
+    follower: ScalarFollower | None = None,
+) -> Run:
     """Read every file of the run at ``path``; ``root`` is the folder the user asked to scan.
 
     ``prediction_dirs`` are ludwig predict/evaluate output folders attached to this run by
-    discovery. ``verify_crc`` is passed to the TensorBoard reader.
+    discovery. ``verify_crc`` is passed to the TensorBoard reader. Pass a ``follower`` to keep
+    the TensorBoard read offsets, so that later ``follower.poll(run)`` calls read only what
+    training appends.
     """
     run = Run(path=path, root=root)
     if not path.is_dir():
@@ -52,7 +57,8 @@ def load_run(path: Path, root: Path, prediction_dirs: Sequence[Path] = (), verif
             setattr(run, attribute, read.data)
             run.file_findings.extend(read.findings)
 
-    _load_scalars(run, verify_crc)
+    follower = follower or ScalarFollower(verify_crc)
+    run.file_findings.extend(follower.poll(run).findings)
     _load_eval_examples(run)
     for directory in prediction_dirs:
         predictions = read_predictions(directory, path)
@@ -62,23 +68,6 @@ def load_run(path: Path, root: Path, prediction_dirs: Sequence[Path] = (), verif
     run.file_findings.extend(absence_findings(run))
     logger.debug("loaded %s with %d file findings", path, len(run.file_findings))
     return run
-
-
-def _load_scalars(run: Run, verify_crc: bool) -> None:
-    for split in TENSORBOARD_SPLITS:
-        directory = run.path / "model" / "logs" / split
-        if not directory.is_dir():
-            continue
-        tags: dict[str, list[ScalarPoint]] = {}
-        # Event file names start with the creation time in seconds, so name order is write order
-        # when a resumed run adds a second file.
-        for event_file in sorted(directory.glob(EVENT_FILE_PATTERN)):
-            source = event_file.relative_to(run.path).as_posix()
-            read = read_event_file(event_file, source, verify_crc=verify_crc)
-            for tag, points in read.scalars.items():
-                tags.setdefault(tag, []).extend(points)
-            run.file_findings.extend(read.findings)
-        run.scalars[split] = tags
 
 
 def _load_eval_examples(run: Run) -> None:
