@@ -47,8 +47,9 @@ class Predictions:
     source_file: Path
     column: str
     responses: list[str]
-    # Generated tokens per row, from the ``<feature>_predictions`` token lists when present
-    # (Ludwig pads them with empty strings up to ``max_new_tokens``).
+    # Generated tokens per row, from the ``<feature>_predictions`` token lists when present: the
+    # position of the last token that decodes to text (Ludwig pads the lists with empty strings up
+    # to ``max_new_tokens``, and special tokens decode to empty strings too).
     generated_token_counts: list[int] | None = None
 
 

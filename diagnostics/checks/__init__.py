@@ -11,6 +11,9 @@ from ..run import Run
 logger = logging.getLogger(__name__)
 
 Check = Callable[[Run], list[Finding]]
+# An explainer runs after every check and reads their findings, for example to name the causes of a
+# symptom that another check found.
+Explainer = Callable[[Run, list[Finding]], list[Finding]]
 
 
 def _registered_checks() -> list[tuple[str, Check]]:
@@ -23,6 +26,12 @@ def _registered_checks() -> list[tuple[str, Check]]:
         ("paths", recorded_paths.check_recorded_paths),
         ("health", health.check_health),
     ]
+
+
+def _registered_explainers() -> list[tuple[str, Explainer]]:
+    from . import repetition_causes
+
+    return [("repetition_causes", repetition_causes.explain_repetition)]
 
 
 def run_checks(run: Run) -> list[Finding]:
@@ -38,17 +47,26 @@ def run_checks(run: Run) -> list[Finding]:
             findings.extend(check(run))
         except Exception as error:  # noqa: BLE001 - reported as a finding, with the traceback logged
             logger.exception("check %s failed on %s", name, run.path)
-            findings.append(
-                Finding(
-                    id=f"{name}.check_failed",
-                    severity=Severity.ERROR,
-                    title=f"The {name} check failed on this run",
-                    explanation=(
-                        f"{type(error).__name__}: {error}. The other checks still ran. "
-                        "Run with --verbose for the traceback and report it with the run's files."
-                    ),
-                    evidence=[Evidence(source=".", field="", value=run.path.as_posix())],
-                )
-            )
+            findings.append(_check_failed_finding(name, run, error))
+
+    for name, explain in _registered_explainers():
+        try:
+            findings.extend(explain(run, list(findings)))
+        except Exception as error:  # noqa: BLE001 - reported as a finding, with the traceback logged
+            logger.exception("check %s failed on %s", name, run.path)
+            findings.append(_check_failed_finding(name, run, error))
 
     return findings
+
+
+def _check_failed_finding(name: str, run: Run, error: Exception) -> Finding:
+    return Finding(
+        id=f"{name}.check_failed",
+        severity=Severity.ERROR,
+        title=f"The {name} check failed on this run",
+        explanation=(
+            f"{type(error).__name__}: {error}. The other checks still ran. "
+            "Run with --verbose for the traceback and report it with the run's files."
+        ),
+        evidence=[Evidence(source=".", field="", value=run.path.as_posix())],
+    )
