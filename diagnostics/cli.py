@@ -63,8 +63,9 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         type=Path,
-        metavar="DIR",
-        help="a `ludwig predict` output directory to read with the runs; repeat for several",
+        metavar="PATH",
+        help="a `ludwig predict` output directory, or one predictions file (parquet, or a CSV "
+        "without a header, such as output_response.csv), to read with the runs; repeat for several",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
 

@@ -230,3 +230,15 @@ def test_unsupported_cause_reported_as_unknown(sample_runs: Path, tmp_path: Path
     assert cause_ids(findings) == ["repetition.cause.unknown"]
     unknown = finding(findings, "repetition.cause.unknown")
     assert "repetition.predictions" in unknown.based_on
+
+
+@pytest.mark.parametrize("file_name", ["predictions.parquet", "output_response.csv"])
+def test_named_predictions_file_read(sample_runs: Path, tmp_path: Path, file_name: str) -> None:
+    run_folder = copy_run(sample_runs, "llm_fits", tmp_path)
+    shutil.rmtree(run_folder / "predict_test")
+    named = sample_runs / "llm_looping_targets" / "predict_test" / file_name
+    reports = scan([run_folder], DoctorOptions(extra_predictions=[named]))
+
+    predictions = finding(reports[0].findings, "repetition.predictions")
+    assert predictions.evidence[0].value == "14 of 15 rows loop"
+    assert predictions.evidence[0].source.endswith(file_name)

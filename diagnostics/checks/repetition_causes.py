@@ -409,7 +409,6 @@ def _training_cause(run: Run, findings: list[Finding], symptoms: list[Finding]) 
             "A learning rate too high for the adapter, no warmup, or a validation loss far above the "
             "training loss or rising, means the adapter did not settle on the targets. Such a model often "
             "falls into repeating its most frequent words."
-            + (" See also: " + ", ".join(finding.id for finding in health) + "." if health else "")
         ),
         action="Lower the learning rate, add a warmup, and retrain.",
         evidence=evidence,

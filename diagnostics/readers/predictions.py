@@ -33,7 +33,12 @@ def read_predictions(directory: Path, run_dir: Path | None = None) -> Prediction
 
     Each ``<feature>_response`` column becomes one Predictions. A directory without any
     response column (ECD) yields its ``<feature>_predictions`` columns as text instead.
+    ``directory`` may also name one such file: a parquet file, or a header-less CSV whose
+    column is named by the file name (``output_response.csv``).
     """
+    if directory.is_file():
+        return _read_file(directory, run_dir)
+
     result = PredictionsRead()
     parquet = directory / PARQUET_NAME
     if parquet.is_file():
@@ -47,6 +52,30 @@ def read_predictions(directory: Path, run_dir: Path | None = None) -> Prediction
     predictions, findings = _read_csvs(directory, run_dir)
     result.predictions = predictions
     result.findings.extend(findings)
+    return result
+
+
+def _read_file(path: Path, run_dir: Path | None) -> PredictionsRead:
+    """Read one predictions file that the user named; a CSV file is one text column."""
+    result = PredictionsRead()
+    source = display_name(path, run_dir)
+    if path.suffix.lower() == ".parquet":
+        predictions, finding = _read_parquet(path, path.parent, run_dir)
+        result.predictions = predictions
+        if finding is not None:
+            result.findings.append(finding)
+        return result
+
+    try:
+        responses = read_headerless_column(path)
+    except OSError as error:
+        result.findings.append(unreadable_file(source, Severity.INFO, error))
+    except csv.Error as error:
+        detail = f"CSV error: {error}."
+        action = "Name a predictions.parquet file or a one-column CSV file without a header."
+        result.findings.append(damaged_file(FILE_MALFORMED, source, Severity.INFO, "(file)", detail, action))
+    else:
+        result.predictions.append(Predictions(path.parent, path, path.stem, responses))
     return result
 
 
