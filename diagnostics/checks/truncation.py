@@ -7,8 +7,8 @@ appends the stop token before cutting). It also cuts each feature to its own
 model to stop; a row whose prompt alone fills the limit has no target tokens left, and a batch of
 such rows logs a NaN step loss.
 
-This check reads only what the run recorded. Exact per-row counts need the dataset and the
-tokenizer.
+The merged finding uses exact per-row counts (``..tokens``) when the run's tokenizer and dataset
+are available offline, and the lengths Ludwig recorded otherwise.
 """
 
 from __future__ import annotations
@@ -79,7 +79,10 @@ def check_truncation(run: Run) -> list[Finding]:
 
     findings: list[Finding] = []
     if run.model_type == "llm":
-        merged = _merged_finding(run, inputs, outputs)
+        # Exact per-row counts replace the recorded estimate when the tokenizer and dataset are here.
+        from ..tokens.finding import measured_or_recorded
+
+        merged = measured_or_recorded(run, _merged_finding(run, inputs, outputs))
         if merged is not None:
             findings.append(merged)
 
