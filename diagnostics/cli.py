@@ -24,7 +24,7 @@ EXIT_ERRORS = 2
 EXIT_USAGE = 64  # EX_USAGE
 EXIT_IO = 74  # EX_IOERR
 
-COMMANDS = ("check", "env", "watch")
+COMMANDS = ("check", "env", "tokens", "watch")
 
 if TYPE_CHECKING:
     from .scan import DoctorOptions
@@ -207,6 +207,10 @@ def run_headless_command(argv: Sequence[str]) -> int:
     try:
         if command == "check":
             return run_check(rest)
+        if command == "tokens":
+            from .tokens_command import run_tokens
+
+            return run_tokens(rest)
         if command == "watch":
             from .watch_command import run_watch
 

@@ -97,7 +97,9 @@ def build_model(tokenizer: LlamaTokenizerFast) -> LlamaForCausalLM:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompt-template", help="Python format string over the CSV columns, e.g. the Ludwig prompt")
+    parser.add_argument(
+        "--prompt-template", help="Python format string over the CSV columns, e.g. the Ludwig prompt"
+    )
     parser.add_argument("out_dir", type=Path, help="folder to save the model and tokenizer in")
     parser.add_argument("csv_paths", type=Path, nargs="+", help="CSV files whose text trains the tokenizer")
     args = parser.parse_args()

@@ -27,7 +27,9 @@ RUN_NAMES = ["llm_truncated", "llm_fits", "ecd_text_classifier", "llm_v091_nopad
 MIN_LOOP_REPEATS = 3
 MAX_LOOP_NGRAM = 4
 
-PAD_LOG_PATTERN = re.compile(r".*\[PAD\].*pad token.*|.*pad token.*\[PAD\].*|.*eos_token as pad_token.*", re.IGNORECASE)
+PAD_LOG_PATTERN = re.compile(
+    r".*\[PAD\].*pad token.*|.*pad token.*\[PAD\].*|.*eos_token as pad_token.*", re.IGNORECASE
+)
 
 
 def loops(text: str) -> bool:
@@ -56,7 +58,13 @@ def step_losses(model_dir: Path) -> dict[str, object]:
 
 def text_feature_metadata(model_dir: Path) -> dict[str, object]:
     metadata = json.loads((model_dir / "training_set_metadata.json").read_text())
-    keys = ["max_sequence_length", "max_sequence_length_99ptile", "pad_idx", "padding_symbol", "prompt_template_num_tokens"]
+    keys = [
+        "max_sequence_length",
+        "max_sequence_length_99ptile",
+        "pad_idx",
+        "padding_symbol",
+        "prompt_template_num_tokens",
+    ]
     return {
         name: {key: value.get(key) for key in keys if key in value}
         for name, value in metadata.items()
@@ -111,7 +119,7 @@ def category_stats(predict_dir: Path, dataset: Path) -> dict[str, object]:
     data = pd.read_csv(dataset)
     truth = data[data["split"] == 2]["sentiment"].tolist()
     predicted = predictions["sentiment_predictions"].tolist()
-    correct = sum(left == right for left, right in zip(truth, predicted))
+    correct = sum(left == right for left, right in zip(truth, predicted, strict=True))
     return {"rows": len(predicted), "test_accuracy": round(correct / len(predicted), 3)}
 
 
@@ -134,7 +142,9 @@ def check_run(name: str, tokenizer) -> dict[str, object]:
     }
     if config["model_type"] == "llm":
         result["global_max_sequence_length"] = config["preprocessing"]["global_max_sequence_length"]
-        result["predictions"] = response_stats(run_dir / "predict_test", config["generation"]["max_new_tokens"], tokenizer)
+        result["predictions"] = response_stats(
+            run_dir / "predict_test", config["generation"]["max_new_tokens"], tokenizer
+        )
     else:
         result["predictions"] = category_stats(run_dir / "predict_test", Path(description["dataset"]))
     return result

@@ -80,8 +80,16 @@ ANIMALS = {
 # (question phrasings, answer template, answer field index in ANIMALS)
 QUESTIONS = [
     (["What color is the {animal}?", "Tell me the color of the {animal}."], "the {animal} is {value}", 0),
-    (["How many legs does the {animal} have?", "Count the legs of the {animal}."], "the {animal} has {value} legs", 1),
-    (["Where does the {animal} live?", "Name the home of the {animal}."], "the {animal} lives in the {value}", 2),
+    (
+        ["How many legs does the {animal} have?", "Count the legs of the {animal}."],
+        "the {animal} has {value} legs",
+        1,
+    ),
+    (
+        ["Where does the {animal} live?", "Name the home of the {animal}."],
+        "the {animal} lives in the {value}",
+        2,
+    ),
 ]
 
 # Prepended to every third instruction. With the prompt template this makes the rendered input
@@ -129,19 +137,54 @@ def instruction_rows(looping_targets: bool) -> list[dict[str, object]]:
         if index % 3 == 0:
             row["instruction"] = LONG_PREAMBLE + str(row["instruction"])
 
-    for row, label in zip(rows, split_labels(len(rows), rng)):
+    for row, label in zip(rows, split_labels(len(rows), rng), strict=True):
         row["split"] = label
     return rows
 
 
-PRODUCTS = ["phone", "blender", "lamp", "jacket", "chair", "kettle", "backpack", "camera", "printer", "mattress"]
+PRODUCTS = [
+    "phone",
+    "blender",
+    "lamp",
+    "jacket",
+    "chair",
+    "kettle",
+    "backpack",
+    "camera",
+    "printer",
+    "mattress",
+]
 SENTIMENT_PHRASES = {
-    "positive": ["works great", "is excellent", "exceeded my expectations", "is a joy to use", "feels very solid"],
-    "negative": ["broke after a week", "is terrible", "stopped working", "feels cheap and flimsy", "was a waste of money"],
-    "neutral": ["is okay", "does the job", "is about average", "works as described", "is neither good nor bad"],
+    "positive": [
+        "works great",
+        "is excellent",
+        "exceeded my expectations",
+        "is a joy to use",
+        "feels very solid",
+    ],
+    "negative": [
+        "broke after a week",
+        "is terrible",
+        "stopped working",
+        "feels cheap and flimsy",
+        "was a waste of money",
+    ],
+    "neutral": [
+        "is okay",
+        "does the job",
+        "is about average",
+        "works as described",
+        "is neither good nor bad",
+    ],
 }
 OPENERS = ["", "Honestly,", "Overall", "After a month", "In short,", "To be fair,"]
-TAILS = ["", " and the box was plain", " but shipping took a while", " and the color matches the photo", " for the price"]
+TAILS = [
+    "",
+    " and the box was plain",
+    " but shipping took a while",
+    " and the color matches the photo",
+    " for the price",
+]
 
 
 def review_rows() -> list[dict[str, object]]:
@@ -159,7 +202,7 @@ def review_rows() -> list[dict[str, object]]:
         rows.append({"review": f"{subject} {phrase}{tail}.", "sentiment": sentiment})
 
     rng.shuffle(rows)
-    for row, label in zip(rows, split_labels(len(rows), rng)):
+    for row, label in zip(rows, split_labels(len(rows), rng), strict=True):
         row["split"] = label
     return rows
 
@@ -289,7 +332,9 @@ RUNS = [
         name="ecd_text_classifier",
         ludwig_version="0.11.0",
         dataset="reviews.csv",
-        config=ECD_CONFIG.format(comment="Text to category with a parallel_cnn encoder; 40 tokens fit every review."),
+        config=ECD_CONFIG.format(
+            comment="Text to category with a parallel_cnn encoder; 40 tokens fit every review."
+        ),
     ),
     SampleRun(
         name="llm_v091_nopad",
@@ -340,7 +385,9 @@ def run_logged(argv: list[str], log_path: Path) -> dict[str, object]:
     """Run `argv` with stdout and stderr in `log_path`; return wall seconds, peak RSS and exit code."""
     start = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=offline_environment(), cwd=REPO_DIR)
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, env=offline_environment(), cwd=REPO_DIR
+        )
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
     return {
@@ -385,9 +432,12 @@ def make_run(run: SampleRun) -> dict[str, object]:
         [
             str(venv_bin / "ludwig"),
             "train",
-            "--config", str(config_path),
-            "--dataset", str(dataset_path),
-            "--output_directory", str(run_dir / "results"),
+            "--config",
+            str(config_path),
+            "--dataset",
+            str(dataset_path),
+            "--output_directory",
+            str(run_dir / "results"),
             "--skip_save_processed_input",
         ],
         run_dir / "train.log",
@@ -401,10 +451,14 @@ def make_run(run: SampleRun) -> dict[str, object]:
         [
             str(venv_bin / "ludwig"),
             "predict",
-            "--model_path", str(run_dir / "results" / "experiment_run" / "model"),
-            "--dataset", str(dataset_path),
-            "--split", "test",
-            "--output_directory", str(run_dir / "predict_test"),
+            "--model_path",
+            str(run_dir / "results" / "experiment_run" / "model"),
+            "--dataset",
+            str(dataset_path),
+            "--split",
+            "test",
+            "--output_directory",
+            str(run_dir / "predict_test"),
         ],
         run_dir / "predict.log",
     )
@@ -414,7 +468,9 @@ def make_run(run: SampleRun) -> dict[str, object]:
 
     dropped = drop_large_files(run_dir)
     header = f"Files deleted after the run: training_checkpoints/ and any file over {MAX_FILE_BYTES} bytes.\n"
-    (run_dir / "DROPPED_FILES.txt").write_text(header + "".join(line + "\n" for line in dropped), encoding="utf-8")
+    (run_dir / "DROPPED_FILES.txt").write_text(
+        header + "".join(line + "\n" for line in dropped), encoding="utf-8"
+    )
     (run_dir / "run_times.json").write_text(json.dumps(times, indent=2) + "\n", encoding="utf-8")
     return times
 
@@ -434,7 +490,8 @@ def build_model() -> None:
         [
             str(python),
             str(SAMPLE_RUNS_DIR / "build_tiny_llama.py"),
-            "--prompt-template", PROMPT_TEMPLATE,
+            "--prompt-template",
+            PROMPT_TEMPLATE,
             str(MODEL_DIR),
             str(DATA_DIR / "instructions.csv"),
             str(DATA_DIR / "instructions_looping.csv"),
@@ -455,7 +512,9 @@ def check_venvs(runs: list[SampleRun]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="*", help="run names to make (default: all)")
-    parser.add_argument("--keep-model", action="store_true", help="reuse the existing datasets and tiny Llama")
+    parser.add_argument(
+        "--keep-model", action="store_true", help="reuse the existing datasets and tiny Llama"
+    )
     args = parser.parse_args()
 
     known = {run.name: run for run in RUNS}
