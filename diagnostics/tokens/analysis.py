@@ -189,8 +189,9 @@ def _key_parts(spec: AnalysisSpec, source: TokenizerSource, dataset: Path) -> di
         "tokenizer": source.content_hash(),
         "template": spec.prompt.template,
         "task": spec.prompt.task,
+        # The rendering rules stand for the Ludwig version: 0.8 to 0.11 render prompts the same way,
+        # so a pre-flight check (no version) and the run it becomes share one cache entry.
         "rules": RENDER_RULES,
-        "ludwig_version": spec.ludwig_version,
         "input": feature(spec.input),
         "output": feature(spec.output),
         "split": spec.split,
