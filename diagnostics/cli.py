@@ -2,7 +2,7 @@
 
 Exit codes follow sysexits.h so that scripts can tell a diagnosis from a failure: 0 when no
 finding is at warning or above, 1 for warnings, 2 for errors, 64 for usage errors and 74 for
-input/output errors.
+input/output errors (a path that does not exist, or no run found under the given paths).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ EXIT_ERRORS = 2
 EXIT_USAGE = 64  # EX_USAGE
 EXIT_IO = 74  # EX_IOERR
 
-COMMANDS = ("check", "env", "tokens", "watch")
+COMMANDS = ("check", "env", "patch", "relaunch", "tokens", "watch")
 
 if TYPE_CHECKING:
     from .scan import DoctorOptions
@@ -40,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises instead of exiting with argparse's own status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.format_usage().rstrip()}\n{self.prog}: {message}")
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +48,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
         "--ludwig-python",
         metavar="PATH",
         help="Python interpreter of the environment where Ludwig is installed "
-        "(default: the settings file, then $LUDWIG_DOCTOR_LUDWIG_PYTHON, then this interpreter)",
+        "(default: $LUDWIG_DOCTOR_LUDWIG_PYTHON, else ludwig_python in the settings file, else this interpreter)",
     )
     parser.add_argument(
         "--path-map",
@@ -181,7 +181,16 @@ def run_check(argv: Sequence[str]) -> int:
         print(f"ludwig-doctor check: {error}", file=sys.stderr)
         return EXIT_IO
 
-    output = render_json(reports) if args.format == "json" else render_text(reports)
+    if not reports:
+        searched = ", ".join(str(path) for path in args.path)
+        print(
+            f"ludwig-doctor check: no Ludwig run directories found under {searched}. "
+            "Pass the --output_directory of `ludwig train` (for example results/).",
+            file=sys.stderr,
+        )
+        return EXIT_IO
+
+    output = render_json(reports) + "\n" if args.format == "json" else render_text(reports)
     sys.stdout.write(output)
 
     all_findings = [finding for report in reports for finding in report.findings]
@@ -215,6 +224,10 @@ def run_headless_command(argv: Sequence[str]) -> int:
             from .watch_command import run_watch
 
             return run_watch(rest)
+        if command in ("patch", "relaunch"):
+            from .patch_commands import run_patch, run_relaunch
+
+            return run_patch(rest) if command == "patch" else run_relaunch(rest)
         return run_env(rest)
     except UsageError as error:
         print(error, file=sys.stderr)

@@ -101,9 +101,25 @@ def test_bad_path_map_exits_64(real_runs: Path) -> None:
     assert main(["check", str(real_runs), "--path-map", "no-equals-sign"]) == 64
 
 
-def test_empty_folder_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(tmp_path)]) == 0
-    assert "No Ludwig run directories found" in capsys.readouterr().out
+def test_folder_without_runs_exits_74(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path)]) == 74
+    assert f"no Ludwig run directories found under {tmp_path}" in capsys.readouterr().err
+
+
+def test_options_before_command(real_runs: Path) -> None:
+    completed = run_cli("--format", "json", "check", str(real_runs / "viktor1223__intro_2_slurm"))
+    assert completed.returncode == 1
+    assert json.loads(completed.stdout)["runs"]
+
+
+def test_json_output_ends_with_newline(real_runs: Path) -> None:
+    completed = run_cli("check", str(real_runs / "viktor1223__intro_2_slurm"), "--format", "json")
+    assert completed.stdout.endswith("}\n")
+
+
+def test_usage_error_shows_usage() -> None:
+    completed = run_cli("check")
+    assert completed.stderr.startswith("usage: ludwig-doctor check")
 
 
 def test_app_missing_path_exits_74(tmp_path: Path) -> None:

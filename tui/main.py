@@ -24,7 +24,7 @@ from ..diagnostics.settings import SettingsError
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to a headless command, or open the app on the given folders."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = _command_first(list(sys.argv[1:] if argv is None else argv))
 
     if arguments and arguments[0] in COMMANDS:
         return run_headless_command(arguments)
@@ -49,6 +49,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     create_app(paths, options).run()
     return 0
+
+
+# Options that take a separate value, so that `--ludwig-python PATH check` finds the command.
+_OPTIONS_WITH_VALUE = ("--ludwig-python", "--path-map", "--predictions", "--format")
+
+
+def _command_first(arguments: list[str]) -> list[str]:
+    """Move a command that follows options to the front: `-v check x` becomes `check -v x`."""
+    index = 0
+    while index < len(arguments):
+        token = arguments[index]
+        if token in COMMANDS:
+            return [token, *arguments[:index], *arguments[index + 1 :]]
+        if token in _OPTIONS_WITH_VALUE:
+            index += 2
+        elif token.startswith("-"):
+            index += 1
+        else:
+            break
+    return arguments
 
 
 if __name__ == "__main__":
