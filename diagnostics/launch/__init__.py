@@ -1,0 +1,1 @@
+"""Relaunching ``ludwig train``: the command, GPUs, the detached process, its record and its log."""
