@@ -42,6 +42,7 @@ class FindingsScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
         Binding("tab", "app.focus_next", "Detail/list"),
+        Binding("t", "token_budget", "Token budget"),
     ]
 
     def __init__(self, report: RunReport, name: str) -> None:
@@ -63,6 +64,12 @@ class FindingsScreen(Screen[None]):
         if finding_list.findings:
             finding_list.highlighted = 0
         self.query_one(FindingDetail).show_finding(finding_list.highlighted_finding)
+
+    def action_token_budget(self) -> None:
+        """Open the run's token budget, measured with its own tokenizer."""
+        from .tokens import TokensScreen
+
+        self.app.push_screen(TokensScreen(self.report, self.run_name))
 
     @on(OptionList.OptionHighlighted, "#finding-list")
     def show_highlighted(self, event: OptionList.OptionHighlighted) -> None:
