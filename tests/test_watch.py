@@ -7,7 +7,6 @@ import os
 import shutil
 import struct
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -136,23 +135,35 @@ def test_watch_reports_nan_when_it_appears(sample_runs: Path, tmp_path: Path) ->
         not math.isnan(point.value) for point in watcher.run.scalars["training"]["output/step_training_loss"]
     )
 
+    # The writer thread appends one 1000-byte chunk per poll: the watcher's sleep hands it the turn.
+    polled = threading.Semaphore(0)
+    appended = threading.Semaphore(0)
+
     def append_rest() -> None:
         for offset in range(start, len(data), 1000):
+            polled.acquire(timeout=10)
             with training_log.open("ab") as handle:
                 handle.write(data[offset : offset + 1000])
-            time.sleep(0.01)
+            appended.release()
+        polled.acquire(timeout=10)
         # Ludwig writes training_statistics.json when training ends.
         shutil.copy(
             sample_runs / TRUNCATED_RUN / "training_statistics.json", run_dir / "training_statistics.json"
         )
+        appended.release()
+
+    def wait_for_writer(seconds: float) -> None:
+        polled.release()
+        appended.acquire(timeout=10)
 
     writer = threading.Thread(target=append_rest)
     events: list[WatchEvent] = []
     writer.start()
     try:
-        for event in watch_events(watcher, interval=0.05, timeout=60):
+        for event in watch_events(watcher, interval=0.01, timeout=60, sleep=wait_for_writer):
             events.append(event)
     finally:
+        polled.release()
         writer.join()
 
     nan_events = [event for event in events if event.finding.id == "health.nan_loss"]

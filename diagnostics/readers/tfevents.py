@@ -22,6 +22,7 @@ import time
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -43,6 +44,8 @@ _FRAME_OVERHEAD = 16  # the header plus the uint32 masked CRC of the payload
 # to be a record the writer is still flushing, not damage. TensorBoard writers flush every
 # few seconds (torch's SummaryWriter: every 120 s at most, with ``flush_secs``).
 STILL_WRITING_SECONDS = 180.0
+# Bytes read and decoded at a time.
+READ_CHUNK_BYTES = 4 * 2**20
 
 # NumPy types for the tensor dtypes a scalar summary can carry. TF2 summaries (Ludwig 0.3.x)
 # store each scalar as a rank-0 DT_FLOAT tensor in ``tensor_content``.
@@ -118,17 +121,13 @@ class EventFileTail:
         try:
             with self.path.open("rb") as handle:
                 handle.seek(self.offset)
-                buffer = handle.read()
+                problem = self._read_chunks(handle, result)
                 modified = os.fstat(handle.fileno()).st_mtime
         except OSError as error:
             result.findings.append(unreadable_file(self.source, self.severity, error))
             self.stopped = True
             return result
 
-        consumed, problem = _read_records(buffer, self.offset, self.verify_crc, result)
-        self.offset += consumed
-        self.events += result.events
-        self.pending_bytes = len(buffer) - consumed
         if problem is not None and problem.finding_id == FILE_CORRUPT:
             self._report(problem, result)
             return result
@@ -138,6 +137,23 @@ class EventFileTail:
         if problem is not None and current - modified >= self.stall_seconds:
             self._report(problem, result)
         return result
+
+    def _read_chunks(self, handle: BinaryIO, result: EventFileRead) -> _Problem | None:
+        # Reading in chunks bounds the memory for the file's bytes and the per-record arrays; a
+        # record cut by a chunk boundary is read again with the next chunk.
+        pending = b""
+        while True:
+            chunk = handle.read(READ_CHUNK_BYTES)
+            buffer = pending + chunk if pending else chunk
+            events_before = result.events
+            consumed, problem = _read_records(buffer, self.offset, self.verify_crc, result)
+            self.offset += consumed
+            self.events += result.events - events_before
+            pending = buffer[consumed:]
+            self.pending_bytes = len(pending)
+            at_end = len(chunk) < READ_CHUNK_BYTES
+            if at_end or (problem is not None and problem.finding_id == FILE_CORRUPT):
+                return problem
 
     def finish(self) -> list[Finding]:
         """Report a partial record left at the end; call it when the file will not grow any more."""
