@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -14,18 +12,26 @@ from ...diagnostics.findings import Evidence, Finding, Patch
 from ..formatting import format_value, severity_badge
 
 
-def evidence_table(evidence: list[Evidence]) -> Table:
-    """Build a table of the values behind a finding, with the file and field of each."""
-    table = Table(title="Evidence", title_justify="left", box=box.SIMPLE_HEAD, expand=True, pad_edge=False)
-    table.add_column("source file", overflow="fold")
-    table.add_column("field", overflow="fold")
-    table.add_column("value", overflow="fold", min_width=6)
-    # Without a minimum, a long dotted field name squeezes the note to one letter per line.
-    table.add_column("note", overflow="fold", min_width=20)
+def evidence_text(evidence: list[Evidence]) -> Text:
+    """List the values behind a finding, each under the file it came from.
+
+    One entry per item rather than a table, so that long paths, field names and notes wrap as
+    whole lines at 80 columns. Values are plain Text, never Rich markup: evidence quotes the user's
+    own files, and "[[two two]]" in a marked loop must show as written.
+    """
+    text = Text("Evidence", style="bold")
 
     for item in evidence:
-        table.add_row(item.source, item.field, format_value(item.value), item.note)
-    return table
+        text.append("\n• ")
+        text.append(item.source, style="dim")
+        text.append("\n  ")
+        if item.field:
+            text.append(item.field, style="cyan")
+            text.append(" = ")
+        text.append(format_value(item.value), style="bold")
+        if item.note:
+            text.append(f"\n  {item.note}", style="italic")
+    return text
 
 
 def patches_text(patches: list[Patch]) -> Text:
@@ -74,7 +80,7 @@ class FindingDetail(VerticalScroll):
         self._set(self.query_one("#finding-action", Static), action)
         self._set(
             self.query_one("#finding-evidence", Static),
-            evidence_table(finding.evidence) if finding.evidence else None,
+            evidence_text(finding.evidence) if finding.evidence else None,
         )
         self._set(
             self.query_one("#finding-patches", Static),
