@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 MAX_ROWS = 50_000
 # Ludwig's fixed split uses 0 for training, 1 for validation and 2 for test rows.
 TRAINING_SPLIT = 0
+TEST_SPLIT = 2
+SPLIT_NAMES = {TRAINING_SPLIT: "training split", 1: "validation split", TEST_SPLIT: "test split"}
 
 SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 
@@ -31,14 +33,19 @@ class DatasetColumn:
     values: list[str]
     # The 0-based data row of each value in the file (the header is not a row).
     rows_read: list[int]
-    # "training split" when a fixed split column selected the training rows, else "all rows".
+    # "training split" (or "test split") when a fixed split column selected those rows, else "all rows".
     rows: str
     # True when the file has more rows than were read.
     sampled: bool
 
 
 def read_training_column(run: Run, column: str) -> DatasetColumn | None:
-    """Read ``column`` from the run's dataset, keeping the training rows of a fixed split.
+    """Read ``column`` from the run's dataset, keeping the training rows of a fixed split."""
+    return read_split_column(run, column, TRAINING_SPLIT)
+
+
+def read_split_column(run: Run, column: str, split: int) -> DatasetColumn | None:
+    """Read ``column`` from the run's dataset, keeping the rows of ``split`` when the split is fixed.
 
     Returns None when the run records no dataset, the dataset is remote (``ludwig://``, hub) or
     cannot be found or read, or it has no such column. The paths check reports a missing dataset.
@@ -66,10 +73,10 @@ def read_training_column(run: Run, column: str) -> DatasetColumn | None:
     rows = "all rows"
     split_column = _fixed_split_column(run)
     if split_column is not None and split_column in frame.columns:
-        training = frame[split_column].astype(str) == str(TRAINING_SPLIT)
-        if training.any():
-            frame = frame[training]
-            rows = "training split"
+        selected = frame[split_column].astype(str) == str(split)
+        if selected.any():
+            frame = frame[selected]
+            rows = SPLIT_NAMES.get(split, f"split {split}")
 
     frame = frame.reset_index()
     values = ["" if value is None else str(value) for value in frame[column].tolist()]

@@ -43,6 +43,7 @@ class FindingsScreen(Screen[None]):
         Binding("backspace", "app.pop_screen", "Back", show=False),
         Binding("tab", "app.focus_next", "Detail/list"),
         Binding("t", "token_budget", "Token budget"),
+        Binding("o", "show_outputs", "Outputs"),
     ]
 
     def __init__(self, report: RunReport, name: str) -> None:
@@ -64,6 +65,12 @@ class FindingsScreen(Screen[None]):
         if finding_list.findings:
             finding_list.highlighted = 0
         self.query_one(FindingDetail).show_finding(finding_list.highlighted_finding)
+
+    def action_show_outputs(self) -> None:
+        """Open the run's outputs, worst loop first, with the repetition causes."""
+        from .predictions import PredictionsScreen
+
+        self.app.push_screen(PredictionsScreen(self.report, self.run_name))
 
     def action_token_budget(self) -> None:
         """Open the run's token budget, measured with its own tokenizer."""

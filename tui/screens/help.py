@@ -13,6 +13,7 @@ KEYS = (
     ("↑ ↓  j k", "move between runs or findings"),
     ("Enter", "open the findings of the highlighted run"),
     ("Tab", "switch between the finding list and its detail"),
+    ("o", "in a run's findings: open its outputs, worst loop first, with the repetition causes"),
     ("t", "in a run's findings: its token budget, a histogram of row lengths against the limit"),
     ("Escape  Backspace", "go back to the runs"),
     ("r", "scan the paths again"),
