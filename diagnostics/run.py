@@ -98,6 +98,13 @@ class Run:
         return {}
 
     @property
+    def config_source(self) -> str:
+        """The file that ``config`` was read from, for evidence."""
+        if self.description and isinstance(self.description.get("config"), dict):
+            return "description.json"
+        return "model/model_hyperparameters.json"
+
+    @property
     def ludwig_version_text(self) -> str | None:
         """The version string as Ludwig recorded it, for example "0.9" or "0.8.dev"."""
         for source in (self.description, self.config, self.model_hyperparameters):

@@ -91,3 +91,22 @@ def test_ecd_run_has_no_llm_or_truncation_finding(reports: dict[str, RunReport])
 def test_newer_runs_not_flagged_for_pad_regression(reports: dict[str, RunReport]) -> None:
     for name in ("llm_truncated", "llm_fits", "llm_looping_targets"):
         assert not any(finding_id.startswith("version.pad") for finding_id in finding_ids(reports[name]))
+
+
+def test_config_evidence_names_hyperparameters_without_description(sample_runs: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(sample_runs / "llm_truncated", tmp_path / "llm_truncated")
+    (tmp_path / "llm_truncated" / "results" / "experiment_run" / "description.json").unlink()
+    (report,) = scan([tmp_path], DoctorOptions())
+
+    cited = [
+        (finding.id, item.field)
+        for finding in report.findings
+        for item in finding.evidence
+        if item.source == "description.json" and finding.id != "file.missing"
+    ]
+    assert cited == []
+    truncation = find(report, "truncation.global_max_sequence_length")
+    limit = [item for item in truncation.evidence if item.field == "preprocessing.global_max_sequence_length"]
+    assert limit[0].source == "model/model_hyperparameters.json"

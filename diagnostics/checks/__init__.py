@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..findings import Evidence, Finding, Severity
 from ..run import Run
@@ -56,7 +57,27 @@ def run_checks(run: Run) -> list[Finding]:
             logger.exception("check %s failed on %s", name, run.path)
             findings.append(_check_failed_finding(name, run, error))
 
-    return findings
+    return [_with_config_source(run, finding) for finding in findings]
+
+
+def _with_config_source(run: Run, finding: Finding) -> Finding:
+    """Cite model_hyperparameters.json for config values when description.json is absent.
+
+    Checks cite ``description.json`` ``config.*`` because that is where Ludwig records the config;
+    ``Run.config`` falls back to the model hyperparameters, and the evidence must name the file the
+    value really came from.
+    """
+    if run.config_source == "description.json":
+        return finding
+
+    evidence = []
+    for item in finding.evidence:
+        if item.source == "description.json" and item.field.startswith("config."):
+            item = replace(item, source=run.config_source, field=item.field.removeprefix("config."))
+        elif item.source == "description.json" and item.field == "ludwig_version":
+            item = replace(item, source=run.config_source)
+        evidence.append(item)
+    return replace(finding, evidence=evidence)
 
 
 def _check_failed_finding(name: str, run: Run, error: Exception) -> Finding:
