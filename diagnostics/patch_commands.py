@@ -289,9 +289,11 @@ def follow_launch(record_path: Path, parent: RunReport, options: DoctorOptions) 
     print(f"outcome: {state.status}: {record.message} (exit status {record.exit_status})")
     if state.status != SUCCEEDED or not record.run_dir:
         return EXIT_FAILED
+    from .discovery import ScanPathError
+
     try:
         child = load_report(Path(record.run_dir), options)
-    except UsageError as error:
+    except (UsageError, ScanPathError) as error:
         print(f"cannot read the new run: {error}", file=sys.stderr)
         return EXIT_FAILED
     for line in compare_runs(parent, child).describe():

@@ -44,6 +44,7 @@ class FindingsScreen(Screen[None]):
         Binding("tab", "app.focus_next", "Detail/list"),
         Binding("t", "token_budget", "Token budget"),
         Binding("o", "show_outputs", "Outputs"),
+        Binding("p", "patch", "Patch & relaunch"),
     ]
 
     def __init__(self, report: RunReport, name: str) -> None:
@@ -77,6 +78,14 @@ class FindingsScreen(Screen[None]):
         from .tokens import TokensScreen
 
         self.app.push_screen(TokensScreen(self.report, self.run_name))
+
+    def action_patch(self) -> None:
+        """Open the patch screen: choose patches, see the diff, relaunch training."""
+        from ...diagnostics.scan import DoctorOptions
+        from .patch import PatchScreen
+
+        options = getattr(self.app, "options", None) or DoctorOptions()
+        self.app.push_screen(PatchScreen(self.report, options))
 
     @on(OptionList.OptionHighlighted, "#finding-list")
     def show_highlighted(self, event: OptionList.OptionHighlighted) -> None:
