@@ -23,7 +23,7 @@ _DROPPED_OPTIONS = {
     "-mrp": "a relaunch trains a new model instead of resuming the parent",
     "--training_set_metadata": "the metadata is recomputed for the patched preprocessing",
 }
-# GPUs are chosen through CUDA_VISIBLE_DEVICES, which renumbers the devices Ludwig sees.
+# GPUs are chosen through CUDA_VISIBLE_DEVICES, which renumbers the devices visible to Ludwig.
 _GPU_OPTIONS = ("--gpus", "-g")
 _DATA_OPTIONS = ("--dataset", "--training_set", "--validation_set", "--test_set", "--model_load_path", "-mlp")
 # Options of `ludwig train` that take no value.
@@ -34,7 +34,7 @@ DEFAULT_MODEL_NAME = "run"
 
 
 class CommandError(Exception):
-    """The relaunch command cannot be built; the message says which path or option and what to do."""
+    """The relaunch command cannot be built; the message names the path or option and the fix."""
 
 
 @dataclass
@@ -141,7 +141,12 @@ def _carry_options(run: Run, options: list[str], dataset: Path | None, notes: li
         token = options[index]
         name, separator, inline_value = token.partition("=")
         takes_value = not separator and not _is_flag(name)
-        value = inline_value if separator else (options[index + 1] if index + 1 < len(options) else "")
+        if separator:
+            value = inline_value
+        elif index + 1 < len(options):
+            value = options[index + 1]
+        else:
+            value = ""
         index += 1 if separator or not takes_value else 2
 
         if not name.startswith("-"):

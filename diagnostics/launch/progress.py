@@ -20,7 +20,7 @@ _READ_LIMIT_BYTES = 1 << 20
 
 @dataclass
 class Progress:
-    """What the log says about training so far; None where it has not said it yet."""
+    """Training progress read from the log so far; None until the log reports a value."""
 
     step: int | None = None
     total_steps: int | None = None

@@ -32,14 +32,14 @@ RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
-# Computed, never stored: the record says running, but its process group is gone.
+# Computed, never stored: the record is "running", but its process group is gone.
 LOST = "lost"
 FINISHED_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 
 
 @dataclass
 class LaunchRecord:
-    """Where a relaunched run came from, how it was started, and how it ended."""
+    """Provenance of a relaunched run: its parent, patches, command, environment and outcome."""
 
     id: str
     parent_run: str

@@ -17,7 +17,7 @@ class KeyPathError(ValueError):
 def parse_key_path(path: str) -> KeyPath:
     """Split ``a.b[0].c`` into ``("a", "b", 0, "c")``.
 
-    Raise KeyPathError for an empty path, an empty key (``a..b``), a bracket that holds no
+    Raise KeyPathError for an empty path, an empty key (``a..b``), a bracket with no
     non-negative integer, or a path that starts with an index.
     """
     text = path.strip()

@@ -49,7 +49,7 @@ class LaunchScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Show what the log holds so far, then poll it."""
+        """Show the log written so far, then poll it."""
         self.poll()
         self.set_interval(POLL_SECONDS, self.poll)
 
