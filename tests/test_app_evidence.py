@@ -61,3 +61,25 @@ async def test_evidence_lines_not_cut_at_80_columns(sample_runs: Path) -> None:
         for item in finding.evidence:
             assert item.source in shown
             assert " ".join(item.note.split()) in shown
+
+
+async def test_reload_keeps_the_highlighted_run(sample_runs: Path) -> None:
+    app = create_app([sample_runs], DoctorOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.runs_screen.query_one(RunTable)
+        await pilot.press("G")
+        last = table.highlighted_run
+        assert last is not None
+        assert table.cursor_row == len(table.runs) - 1
+
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        highlighted = table.highlighted_run
+        assert highlighted is not None
+        assert highlighted.entry.path == last.entry.path
+        await pilot.press("g")
+        assert table.cursor_row == 0

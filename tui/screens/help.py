@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 KEYS = (
     ("↑ ↓  j k", "move between runs or findings"),
+    ("g  G", "in the runs: first and last run"),
     ("Enter", "open the findings of the highlighted run"),
     ("Tab", "switch between the finding list and its detail"),
     ("o", "in a run's findings: open its outputs, worst loop first, with the repetition causes"),
@@ -39,6 +40,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape", "app.pop_screen", "Close"),
         Binding("question_mark", "app.pop_screen", "Close", show=False),
         Binding("enter", "app.pop_screen", "Close", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
     ]
 
     def compose(self) -> ComposeResult:

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -29,6 +30,11 @@ PREVIEW_FINDINGS = 4
 class RunsScreen(Screen[None]):
     """Lists the runs found under the scanned paths and checks them one by one in a worker."""
 
+    BINDINGS = [
+        Binding("space", "mark_run", "Mark"),
+        Binding("c", "curves", "Curves"),
+    ]
+
     def __init__(self, paths: list[Path], options: DoctorOptions) -> None:
         super().__init__()
         self.paths = paths
@@ -36,6 +42,8 @@ class RunsScreen(Screen[None]):
         # Incremented by every scan, so that messages from a cancelled scan are ignored.
         self.generation = 0
         self.reading_index: int | None = None
+        # Run directories marked with space for the curves overlay.
+        self.marked: set[Path] = set()
 
     def compose(self) -> ComposeResult:
         yield RunTable(id="runs")
@@ -44,13 +52,40 @@ class RunsScreen(Screen[None]):
         yield Static(id="status")
         yield Footer()
 
+    # The run to put the cursor on when a reload finds it again.
+    _reselect: Path | None = None
+
     def on_mount(self) -> None:
         """Start the first scan as soon as the screen exists."""
         self.query_one("#empty-message").display = False
         self.reload()
 
+    def action_mark_run(self) -> None:
+        """Mark or unmark the highlighted run for the curves overlay."""
+        from .curves import toggle_mark
+
+        row = self.query_one(RunTable).highlighted_run
+        if row is not None:
+            self.notify(toggle_mark(self.marked, row))
+
+    def action_curves(self) -> None:
+        """Open the curves of the marked runs, or of the highlighted run when none is marked."""
+        from .curves import CurvesScreen, curve_runs
+
+        table = self.query_one(RunTable)
+        runs = curve_runs(table.runs, table.highlighted_run, self.marked)
+        if runs:
+            self.app.push_screen(CurvesScreen(runs))
+        else:
+            self.notify("No checked run to plot yet: wait until the run is read.", severity="warning")
+
     def reload(self) -> None:
-        """Forget the current runs and scan the paths again, cancelling a scan in progress."""
+        """Forget the current runs and scan the paths again, cancelling a scan in progress.
+
+        The cursor returns to the same run after the scan when that run is still there.
+        """
+        highlighted = self.query_one(RunTable).highlighted_run
+        self._reselect = highlighted.entry.path if highlighted is not None else None
         self.generation += 1
         self.reading_index = None
 
@@ -111,6 +146,9 @@ class RunsScreen(Screen[None]):
 
         table = self.query_one(RunTable)
         table.show_runs([RunRow(entry) for entry in message.entries])
+        paths = [entry.path for entry in message.entries]
+        if self._reselect in paths:
+            table.move_cursor(row=paths.index(self._reselect))
         self._show_empty_message(message.entries, message.path_errors)
 
         if message.path_errors and message.entries:
@@ -273,10 +311,14 @@ def finished_status(runs: list[RunRow]) -> str:
 
     errors = worst.count(Severity.ERROR)
     warnings = worst.count(Severity.WARNING)
-    parts = [f"{len(runs)} runs: {errors} with errors, {warnings} with warnings"]
+    healthy = len(reports) - errors - warnings
+    # Each run counts once, by its most severe finding, so the three numbers add up to the runs read.
+    parts = [
+        f"{len(runs)} runs: {errors} with errors, {warnings} with warnings but no error, {healthy} without either"
+    ]
     if failed:
         parts.append(f"{failed} could not be read")
-    return "; ".join(parts) + ". Enter opens a run."
+    return "; ".join(parts) + "."
 
 
 def empty_message(paths: list[Path], path_errors: dict[Path, str]) -> Text:

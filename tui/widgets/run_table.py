@@ -69,6 +69,9 @@ class RunTable(DataTable[Cell]):
         Binding("enter", "select_cursor", "Open"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        # Some terminals and tmux do not send Home and End; g and G work everywhere.
+        Binding("g", "scroll_top", "First", show=False),
+        Binding("G", "scroll_bottom", "Last", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
