@@ -34,7 +34,9 @@ def missing_file(source: str, severity: Severity, why: str, action: str) -> Find
         severity=severity,
         title=f"{source} is missing",
         explanation=why,
-        evidence=[Evidence(source=source, field="(file)", value="absent")],
+        evidence=[
+            Evidence(source=source, field="(folder)" if source.endswith("/") else "(file)", value="absent")
+        ],
         action=action,
     )
 
