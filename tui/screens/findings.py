@@ -45,6 +45,7 @@ class FindingsScreen(Screen[None]):
         Binding("t", "token_budget", "Token budget"),
         Binding("o", "show_outputs", "Outputs"),
         Binding("p", "patch", "Patch & relaunch"),
+        Binding("c", "curves", "Curves"),
     ]
 
     def __init__(self, report: RunReport, name: str) -> None:
@@ -92,3 +93,9 @@ class FindingsScreen(Screen[None]):
         """Show the detail of the finding under the cursor."""
         finding = self.query_one(FindingList).highlighted_finding
         self.query_one(FindingDetail).show_finding(finding)
+
+    def action_curves(self) -> None:
+        """Open the run's training curves."""
+        from .curves import CurvesScreen
+
+        self.app.push_screen(CurvesScreen([(self.run_name, self.report.run)]))
