@@ -108,9 +108,11 @@ def _preflight(args: argparse.Namespace) -> list[tuple[str | None, Any]]:
     spec = spec_from_config(config)
     base = Path(spec.base_model).expanduser()
     # A relative base_model is relative to where Ludwig runs; the config's folder is tried next.
-    local = (
-        base if base.is_dir() else args.config.parent / base if (args.config.parent / base).is_dir() else None
-    )
+    local = None
+    for candidate in (base, args.config.parent / base):
+        if candidate.is_dir():
+            local = candidate
+            break
     if local is None and spec.base_model.startswith(("/", ".", "~")):
         raise SpecError(f"base_model {spec.base_model} in {args.config} is not a folder on this machine")
     source = locate_tokenizer(spec.base_model, local, args.download)

@@ -45,7 +45,7 @@ def histogram_text(values: Sequence[int], limit: int, width: int, height: int) -
     tallest = max(counts) or 1
     limit_bin = min((limit - low) * bins // span, bins - 1)
 
-    # Each bin's upper edge decides its colour: a bin that reaches past the limit holds cut rows.
+    # Each bin's upper edge decides its colour: a bin that reaches past the limit contains cut rows.
     cut = [low + (index + 1) * span // bins - 1 > limit for index in range(bins)]
     eighths = [round(count * height * 8 / tallest) for count in counts]
     for row in range(height, 0, -1):
