@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import random
+from pathlib import Path
+
 import pytest
 
-from ludwig_doctor.diagnostics.loops import analyse_text, mark_loop
+from ludwig_doctor.diagnostics.loops import analyse_text, analyse_texts, mark_loop
+from ludwig_doctor.diagnostics.readers.predictions import read_predictions
 
 
 @pytest.mark.parametrize(
@@ -62,3 +67,45 @@ def test_long_loop_found_in_ten_thousand_words() -> None:
     assert report.span is not None
     assert report.span.unit == "yes and no"
     assert report.span.repeats >= 3399
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("the pig lives in{{{{{{{{", "{"),
+        ("the is iscccccccccc", "c"),
+        ("Paris Paris Paris Paris Paris", "Paris"),
+        ("the answer y the answer y the answer y", "the answer y"),
+    ],
+)
+def test_short_runs_found(text: str, unit: str) -> None:
+    report = analyse_text(text)
+    assert report.span is not None
+    assert report.span.unit == unit
+
+
+@pytest.mark.parametrize("text", ["It costs 100000000 dollars", "wait!!!", "thean about is is is is+++++"])
+def test_short_stutters_not_loops(text: str) -> None:
+    assert not analyse_text(text).loops
+
+
+def test_batch_equals_single_on_real_outputs(sample_runs: Path) -> None:
+    texts = []
+    for run in ("llm_fits", "llm_v091_nopad", "llm_looping_targets", "llm_truncated"):
+        for predictions in read_predictions(sample_runs / run / "predict_test").predictions:
+            texts.extend(predictions.responses)
+        for path in sorted(
+            (sample_runs / run / "results" / "experiment_run" / "model" / "llm_eval_examples").glob("*.csv")
+        ):
+            with path.open(newline="", encoding="utf-8") as handle:
+                texts.extend(row["outputs"] for row in csv.DictReader(handle))
+    rng = random.Random(0)
+    for _ in range(500):
+        texts.append(
+            " ".join(rng.choice(["the", "fox", "is", "red", "!", "y"]) for _ in range(rng.randint(0, 60)))
+        )
+        texts.append("".join(rng.choice("ab! \n") for _ in range(rng.randint(0, 80))))
+    texts.extend(["", "é é é é é é", "🙂" * 9, "\x1c x \x1c x"])
+
+    assert len(texts) > 1000
+    assert analyse_texts(texts) == [analyse_text(text) for text in texts]
