@@ -247,8 +247,9 @@ def test_cancel_with_sigint_only(tmp_path: Path) -> None:
     record = start_launch(stand_in_record(tmp_path, [sys.executable, "-c", "import time; time.sleep(300)"]))
     state = cancel_launch(record.record_path, grace_seconds=10.0)
     assert state.status == CANCELLED
-    # Python 3.11 ends on an unhandled KeyboardInterrupt by killing itself with SIGINT.
-    assert state.record.exit_status == -signal.SIGINT
+    # Python 3.11 ends on an unhandled KeyboardInterrupt by killing itself with SIGINT, but
+    # exits with 1 when the interrupt arrives while the interpreter still starts up.
+    assert state.record.exit_status in (1, -signal.SIGINT)
     assert not group_alive(record.pgid)
 
 
