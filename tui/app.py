@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.logging import TextualHandler
@@ -25,6 +26,7 @@ class DoctorApp(App[None]):
 
     BINDINGS = [
         Binding("r", "reload", "Reload"),
+        Binding("L", "launches", "Launches"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -41,10 +43,34 @@ class DoctorApp(App[None]):
         return self.runs_screen
 
     def on_mount(self) -> None:
-        """Send the core's log records to Textual's log, so that none reaches the terminal."""
+        """Send the core's log records to Textual's log, then look for launches still training."""
         package_logger = logging.getLogger("ludwig_doctor")
         package_logger.addHandler(self._log_handler)
         package_logger.propagate = False
+        self.find_running_launches()
+
+    @work(
+        thread=True, exit_on_error=False, group="launches", description="Find training launches still running"
+    )
+    def find_running_launches(self) -> None:
+        """Tell the user about launches from an earlier session that are still training."""
+        from ..diagnostics.launch.process import running_launches
+
+        running = running_launches(self.paths)
+        if running:
+            self.call_from_thread(
+                self.notify,
+                f"{len(running)} training launch(es) from an earlier session still running. Press L to follow.",
+                timeout=10,
+            )
+
+    def action_launches(self) -> None:
+        """List the training launches, running ones and ended ones, newest first."""
+        from ..diagnostics.launch.process import find_launches
+        from .screens.launches import LaunchesScreen
+
+        if not isinstance(self.screen, LaunchesScreen):
+            self.push_screen(LaunchesScreen(find_launches(self.paths), self.options))
 
     def on_unmount(self) -> None:
         """Give the core's log records back to the standard handlers."""
