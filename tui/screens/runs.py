@@ -35,11 +35,6 @@ class RunsScreen(Screen[None]):
         Binding("c", "curves", "Curves"),
     ]
 
-    BINDINGS = [
-        Binding("space", "mark_run", "Mark"),
-        Binding("c", "curves", "Curves"),
-    ]
-
     def __init__(self, paths: list[Path], options: DoctorOptions) -> None:
         super().__init__()
         self.paths = paths
@@ -47,8 +42,6 @@ class RunsScreen(Screen[None]):
         # Incremented by every scan, so that messages from a cancelled scan are ignored.
         self.generation = 0
         self.reading_index: int | None = None
-        # Run directories marked with space for the curves overlay.
-        self.marked: set[Path] = set()
         # Run directories marked with space for the curves overlay.
         self.marked: set[Path] = set()
 
@@ -66,25 +59,6 @@ class RunsScreen(Screen[None]):
         """Start the first scan as soon as the screen exists."""
         self.query_one("#empty-message").display = False
         self.reload()
-
-    def action_mark_run(self) -> None:
-        """Mark or unmark the highlighted run for the curves overlay."""
-        from .curves import toggle_mark
-
-        row = self.query_one(RunTable).highlighted_run
-        if row is not None:
-            self.notify(toggle_mark(self.marked, row))
-
-    def action_curves(self) -> None:
-        """Open the curves of the marked runs, or of the highlighted run when none is marked."""
-        from .curves import CurvesScreen, curve_runs
-
-        table = self.query_one(RunTable)
-        runs = curve_runs(table.runs, table.highlighted_run, self.marked)
-        if runs:
-            self.app.push_screen(CurvesScreen(runs))
-        else:
-            self.notify("No checked run to plot yet: wait until the run is read.", severity="warning")
 
     def action_mark_run(self) -> None:
         """Mark or unmark the highlighted run for the curves overlay."""
