@@ -11,10 +11,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
-import pandas as pd
 
 # Longest repeating unit searched for, in words and in characters. Loops seen in Ludwig runs repeat a
 # short answer (a few words) or a single character such as "!" or "#".
@@ -88,18 +86,18 @@ def analyse_text(text: str) -> LoopReport:
 def analyse_texts(texts: Sequence[str]) -> list[LoopReport]:
     """Measure every text of ``texts``; the reports equal ``analyse_text`` of each text.
 
-    The texts are measured in batches of about BATCH_WORDS words, with one NumPy pass per period
-    for a whole batch, which is much faster than one text at a time for many short texts.
+    The texts are measured in batches of up to BATCH_TEXTS texts and BATCH_CHARACTERS characters,
+    with NumPy passes over a whole batch, which is much faster than one text at a time.
     """
     reports: list[LoopReport] = []
     batch: list[str] = []
-    words = 0
+    characters = 0
     for text in texts:
-        batch.append(text)
-        words += text.count(" ") + 1
-        if words >= BATCH_WORDS:
+        if batch and (len(batch) >= BATCH_TEXTS or characters + len(text) > BATCH_CHARACTERS):
             reports.extend(_batched_reports(batch))
-            batch, words = [], 0
+            batch, characters = [], 0
+        batch.append(text)
+        characters += len(text)
     if batch:
         reports.extend(_batched_reports(batch))
     return reports
@@ -175,7 +173,7 @@ def _char_loop(text: str) -> LoopSpan | None:
     if len(text) < MIN_CHAR_SPAN:
         return None
 
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    codes = _code_points(text)
     period, start, covered = _longest_periodic_run(codes, MAX_CHAR_PERIOD, MIN_CHAR_REPEATS)
     if period == 0:
         return None
@@ -214,42 +212,214 @@ def _repeated_ngram_rates(words: list[str]) -> tuple[float, float, float, float]
     return (rates[0], rates[1], rates[2], rates[3])
 
 
-# Texts measured per NumPy pass by analyse_texts; bounds the memory of one pass.
-BATCH_WORDS = 1_000_000
+# Limits of one batch of analyse_texts. The per-character arrays take about 40 bytes per character,
+# so a batch of 2**20 characters needs about 40 MiB; a longer text forms a batch of its own. The text
+# limit keeps 52 bits of each n-gram hash free beside the text index (see _distinct_ngram_counts).
+BATCH_CHARACTERS = 2**20
+BATCH_TEXTS = 4096
+
+# Every code point for which str.isspace() is true is at most U+3000 (a test checks this), so one
+# lookup table finds the whitespace that str.split() and the regex \S+ split on.
+_SPACE_TABLE_SIZE = 0x3001
+_IS_SPACE = np.array([chr(code).isspace() for code in range(_SPACE_TABLE_SIZE)] + [False])
+
+# Odd multiplier of the polynomial word hash and its inverse modulo 2**64.
+_HASH_BASE = 0x9E3779B97F4A7C15
+_HASH_BASE_INVERSE = pow(_HASH_BASE, -1, 2**64)
+_NGRAM_MULTIPLIER = np.uint64(0xD6E8FEB86659FD93)
+# Words longer than this are hashed by Python's hash() of the string: polynomial hashes modulo 2**64
+# of words thousands of characters long can collide (Thue-Morse strings do, for any base).
+_MAX_POLYNOMIAL_WORD = 1024
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+_POWER_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _hash_powers(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the first ``count`` powers of _HASH_BASE and of its inverse; batch-sized tables are cached."""
+    if count > BATCH_CHARACTERS:
+        return _powers(_HASH_BASE, count), _powers(_HASH_BASE_INVERSE, count)
+    if BATCH_CHARACTERS not in _POWER_CACHE:
+        _POWER_CACHE[BATCH_CHARACTERS] = (
+            _powers(_HASH_BASE, BATCH_CHARACTERS),
+            _powers(_HASH_BASE_INVERSE, BATCH_CHARACTERS),
+        )
+    powers, inverse_powers = _POWER_CACHE[BATCH_CHARACTERS]
+    return powers[:count], inverse_powers[:count]
+
+
+def _powers(base: int, count: int) -> np.ndarray:
+    """Return base**0 .. base**(count - 1) modulo 2**64, as products of a low and a high power table."""
+    block = 2048
+    low = np.cumprod(
+        np.concatenate((np.ones(1, np.uint64), np.full(block - 1, base, np.uint64))), dtype=np.uint64
+    )
+    high_count = count // block + 1
+    step = np.full(high_count, pow(base, block, 2**64), dtype=np.uint64)
+    step[0] = 1
+    high = np.cumprod(step, dtype=np.uint64)
+    return (high[:, None] * low[None, :]).ravel()[:count]
+
+
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """Scramble 64-bit values with the splitmix64 finalizer, so that every output bit depends on all input bits."""
+    values = values ^ (values >> np.uint64(30))
+    values = values * np.uint64(0xBF58476D1CE4E5B9)
+    values = values ^ (values >> np.uint64(27))
+    values = values * np.uint64(0x94D049BB133111EB)
+    mixed: np.ndarray = values ^ (values >> np.uint64(31))
+    return mixed
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    """The whitespace-separated words of a batch of texts, found in its joined code points."""
+
+    starts: np.ndarray  # character offset of each word in the joined texts
+    ends: np.ndarray  # offset just past each word
+    counts: np.ndarray  # words per text
+    text_of_word: np.ndarray  # index of each word's text
+    hashes: np.ndarray  # 64-bit hash of each word; equal words have equal hashes
 
 
 def _batched_reports(texts: Sequence[str]) -> list[LoopReport]:
-    """Measure many texts with one NumPy pass per period for the whole batch.
+    """Measure a batch of texts with NumPy passes over all their words and characters at once.
 
-    The words of all texts are joined into one array of integer codes, with MAX_WORD_PERIOD
-    separator codes between texts that equal nothing, so that no comparison at a period up to
-    MAX_WORD_PERIOD pairs words of two texts. Characters are joined the same way for the texts
-    without a word loop. The reports equal analyse_text's.
+    Words are found and hashed in the joined code points of the batch, n-grams are counted by sorting
+    (text, n-gram hash) keys, and only texts that repeat a 4-gram are searched for word loops, since
+    a word loop's first 4-gram recurs one period later. The reports equal analyse_text's unless two distinct words or n-grams
+    of one text get the same hash. That chance is an estimate from the hash width: below 1e-10 for a
+    text of 300 words, and about 5e-8 for a text of a million words (it forms a batch of its own,
+    which keeps 63 bits of each n-gram hash).
     """
-    word_lists = [text.split() for text in texts]
-    counts = np.array([len(words) for words in word_lists], dtype=np.int64)
-    flat_words = np.array(list(chain.from_iterable(word_lists)), dtype=object)
-    word_codes = pd.factorize(flat_words)[0] if len(flat_words) else np.zeros(0, dtype=np.int64)
-    codes, starts = _with_separators(word_codes.astype(np.int64), counts, MAX_WORD_PERIOD)
+    joined = "".join(texts)
+    lengths = np.array([len(text) for text in texts], dtype=np.int64)
+    text_starts = np.cumsum(lengths) - lengths
+    chars = _code_points(joined)
+    space = _IS_SPACE[np.minimum(chars, _SPACE_TABLE_SIZE)]
+    # at_text_start[i]: a text starts at character i; the last entry marks the end of the batch.
+    at_text_start = np.zeros(len(chars) + 1, dtype=bool)
+    at_text_start[text_starts] = True
+    at_text_start[-1] = True
 
-    word_best = _batched_periodic_runs(codes, starts, counts, MAX_WORD_PERIOD, MIN_WORD_REPEATS)
-    rates = _batched_ngram_rates(codes, starts, counts)
-    spans = [_word_span_from(text, word_lists[index], word_best[index]) for index, text in enumerate(texts)]
+    tokens = _tokenize(joined, chars, space, at_text_start, text_starts)
+    distinct, totals = _distinct_ngram_counts(tokens)
+    rates = _ngram_rates(distinct, totals)
 
-    without_word_loop = [index for index, span in enumerate(spans) if span is None]
-    char_spans = _batched_char_loops([texts[index] for index in without_word_loop])
-    for index, span in zip(without_word_loop, char_spans, strict=True):
+    repeats_a_4gram = np.flatnonzero(distinct[3] < totals[3]).tolist()
+    spans: list[LoopSpan | None] = [None] * len(texts)
+    for index, span in zip(repeats_a_4gram, _batched_word_loops(texts, tokens, repeats_a_4gram), strict=True):
         spans[index] = span
 
+    without_word_loop = np.array([span is None for span in spans], dtype=bool)
+    char_spans = _batched_char_loops(texts, chars, space, at_text_start, text_starts, without_word_loop)
+    for index, span in char_spans.items():
+        spans[index] = span
+
+    word_counts = tokens.counts.tolist()
     return [
         LoopReport(
-            word_count=len(word_lists[index]),
+            word_count=word_counts[index],
             span=spans[index],
             repeated_ngram_rate=rates[index],
             text_length=len(text),
         )
         for index, text in enumerate(texts)
     ]
+
+
+def _tokenize(
+    joined: str, chars: np.ndarray, space: np.ndarray, at_text_start: np.ndarray, text_starts: np.ndarray
+) -> _Tokens:
+    """Find the words of every text, as str.split() does, and hash each word."""
+    word_char = ~space
+    space_before = np.ones(len(chars), dtype=bool)
+    space_before[1:] = space[:-1]
+    space_after = np.ones(len(chars), dtype=bool)
+    space_after[:-1] = space[1:]
+    starts = np.flatnonzero(word_char & (space_before | at_text_start[:-1]))
+    ends = np.flatnonzero(word_char & (space_after | at_text_start[1:])) + 1
+
+    text_bounds = np.append(text_starts, len(chars))
+    counts = np.diff(np.searchsorted(starts, text_bounds))
+    text_of_word = np.repeat(np.arange(len(text_starts), dtype=np.int64), counts)
+
+    # Polynomial hash: word = sum of (code + 1) * base**(offset in the word), modulo 2**64, from prefix
+    # sums of (code + 1) * base**(offset in the batch) scaled back by base**-(word start).
+    powers, inverse_powers = _hash_powers(len(chars))
+    prefix = np.zeros(len(chars) + 1, dtype=np.uint64)
+    np.cumsum((chars.astype(np.uint64) + np.uint64(1)) * powers, out=prefix[1:])
+    word_lengths = (ends - starts).astype(np.uint64)
+    hashes = _mix64((prefix[ends] - prefix[starts]) * inverse_powers[starts] + word_lengths)
+
+    for index in np.flatnonzero(ends - starts > _MAX_POLYNOMIAL_WORD).tolist():
+        word = joined[int(starts[index]) : int(ends[index])]
+        hashes[index] = _mix64(np.array([hash(word) % 2**64], dtype=np.uint64))[0]
+
+    return _Tokens(starts=starts, ends=ends, counts=counts, text_of_word=text_of_word, hashes=hashes)
+
+
+def _distinct_ngram_counts(tokens: _Tokens) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Return, for n = 1..4, the number of distinct n-grams of each text and the number of n-grams.
+
+    Each n-gram gets one sort key: the text index in the top bits and the n-gram hash in the rest
+    (at least 52 bits, as a batch has at most BATCH_TEXTS texts). After one sort per n, the distinct
+    keys of a text are counted where the key changes.
+    """
+    texts = len(tokens.counts)
+    text_bits = max(1, (texts - 1).bit_length())
+    text_keys = tokens.text_of_word.astype(np.uint64) << np.uint64(64 - text_bits)
+    first_word = np.cumsum(tokens.counts) - tokens.counts
+    words_left = np.repeat(first_word + tokens.counts, tokens.counts) - np.arange(len(tokens.hashes))
+
+    distinct, totals = [], []
+    keys = tokens.hashes
+    for n in (1, 2, 3, 4):
+        if n > 1:
+            keys = keys[:-1] * _NGRAM_MULTIPLIER + tokens.hashes[n - 1 :]
+        whole = words_left[: len(keys)] >= n
+        sorted_keys = np.sort(text_keys[: len(keys)][whole] | (keys[whole] >> np.uint64(text_bits)))
+        changes = np.ones(len(sorted_keys), dtype=bool)
+        changes[1:] = sorted_keys[1:] != sorted_keys[:-1]
+        owners = (sorted_keys[changes] >> np.uint64(64 - text_bits)).astype(np.int64)
+        distinct.append(np.bincount(owners, minlength=texts))
+        totals.append(np.maximum(tokens.counts - n + 1, 0))
+    return distinct, totals
+
+
+def _ngram_rates(
+    distinct: list[np.ndarray], totals: list[np.ndarray]
+) -> list[tuple[float, float, float, float]]:
+    """Return each text's share of repeated n-grams, rounded as _repeated_ngram_rates rounds it."""
+    columns = []
+    for distinct_n, totals_n in zip(distinct, totals, strict=True):
+        columns.append(
+            [
+                round(1.0 - count / total, 4) if total > 0 else 0.0
+                for count, total in zip(distinct_n.tolist(), totals_n.tolist(), strict=True)
+            ]
+        )
+    return list(zip(columns[0], columns[1], columns[2], columns[3], strict=True))
+
+
+def _batched_word_loops(
+    texts: Sequence[str], tokens: _Tokens, candidates: list[int]
+) -> list[LoopSpan | None]:
+    """Find the word loop of each candidate text, as _word_loop does, with one pass per period."""
+    if not candidates:
+        return []
+    chosen = np.zeros(len(tokens.counts), dtype=bool)
+    chosen[candidates] = True
+    hashes = tokens.hashes[chosen[tokens.text_of_word]]
+    counts = tokens.counts[chosen]
+    codes = np.unique(hashes, return_inverse=True)[1].astype(np.int64)
+    separated, starts = _with_separators(codes, counts, MAX_WORD_PERIOD)
+    best = _batched_periodic_runs(separated, starts, counts, MAX_WORD_PERIOD, MIN_WORD_REPEATS)
+    return [_word_span_from(texts[index], run) for index, run in zip(candidates, best, strict=True)]
 
 
 def _with_separators(values: np.ndarray, counts: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -263,18 +433,63 @@ def _with_separators(values: np.ndarray, counts: np.ndarray, gap: int) -> tuple[
     return codes, starts
 
 
-def _batched_char_loops(texts: list[str]) -> list[LoopSpan | None]:
-    """Find the character loop of each text, as _char_loop does, with one pass per period."""
-    if not texts:
-        return []
-    lengths = np.array([len(text) for text in texts], dtype=np.int64)
-    characters = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    codes, starts = _with_separators(characters, lengths, MAX_CHAR_PERIOD)
-    best = _batched_periodic_runs(codes, starts, lengths, MAX_CHAR_PERIOD, MIN_CHAR_REPEATS)
-    return [
-        _char_span_from(text, period, start, covered)
-        for text, (period, start, covered) in zip(texts, best, strict=True)
-    ]
+def _batched_char_loops(
+    texts: Sequence[str],
+    chars: np.ndarray,
+    space: np.ndarray,
+    at_text_start: np.ndarray,
+    text_starts: np.ndarray,
+    searched: np.ndarray,
+) -> dict[int, LoopSpan | None]:
+    """Find the character loop of each text with ``searched`` true, as _char_loop does.
+
+    A character loop lies inside one word or one stretch of whitespace: a repeated unit with both
+    whitespace and other characters, repeated MIN_CHAR_REPEATS times, would make the words inside
+    the span a word loop, and those texts are not searched. So only segments (maximal runs of word or
+    whitespace characters) of at least MIN_CHAR_SPAN characters are compared, one pass per period.
+    Every searched text gets an entry.
+    """
+    result: dict[int, LoopSpan | None] = {index: None for index in np.flatnonzero(searched).tolist()}
+    if len(chars) == 0:
+        return result
+
+    changes = np.ones(len(chars), dtype=bool)
+    changes[1:] = space[1:] != space[:-1]
+    segment_starts = np.flatnonzero(changes | at_text_start[:-1])
+    segment_lengths = np.diff(np.append(segment_starts, len(chars)))
+    long_enough = segment_lengths >= MIN_CHAR_SPAN
+    segment_starts, segment_lengths = segment_starts[long_enough], segment_lengths[long_enough]
+    segment_texts = np.searchsorted(text_starts, segment_starts, side="right") - 1
+    kept = searched[segment_texts]
+    segment_starts, segment_lengths, segment_texts = (
+        segment_starts[kept],
+        segment_lengths[kept],
+        segment_texts[kept],
+    )
+    if len(segment_starts) == 0:
+        return result
+
+    offsets = np.cumsum(segment_lengths) - segment_lengths
+    positions = np.arange(int(segment_lengths.sum()), dtype=np.int64) + np.repeat(
+        segment_starts - offsets, segment_lengths
+    )
+    codes, starts = _with_separators(chars[positions].astype(np.int64), segment_lengths, MAX_CHAR_PERIOD)
+    runs = np.array(_batched_periodic_runs(codes, starts, segment_lengths, MAX_CHAR_PERIOD, MIN_CHAR_REPEATS))
+    period, start, covered = runs[:, 0], runs[:, 1], runs[:, 2]
+    start_in_text = segment_starts + start - text_starts[segment_texts]
+
+    # Per text, the run chosen as _longest_periodic_run chooses: most covered, then smallest period,
+    # then earliest start.
+    found = np.flatnonzero(period > 0)
+    order = found[np.lexsort((start_in_text[found], period[found], -covered[found], segment_texts[found]))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = segment_texts[order][1:] != segment_texts[order][:-1]
+    for segment in order[first].tolist():
+        index = int(segment_texts[segment])
+        result[index] = _char_span_from(
+            texts[index], int(period[segment]), int(start_in_text[segment]), int(covered[segment])
+        )
+    return result
 
 
 def _batched_periodic_runs(
@@ -317,61 +532,18 @@ def _batched_periodic_runs(
     return list(zip(best_period.tolist(), best_start.tolist(), best_covered.tolist(), strict=True))
 
 
-def _word_span_from(text: str, words: list[str], best: tuple[int, int, int]) -> LoopSpan | None:
+def _word_span_from(text: str, best: tuple[int, int, int]) -> LoopSpan | None:
     period, start, covered = best
-    if period == 0 or covered < MIN_WORD_SPAN or len(words) < MIN_WORD_SPAN:
+    if period == 0 or covered < MIN_WORD_SPAN:
         return None
     matches = list(_WORD.finditer(text))
+    if len(matches) < MIN_WORD_SPAN:
+        return None
     return LoopSpan(
         kind="words",
-        unit=" ".join(words[start : start + period]),
+        unit=" ".join(match.group() for match in matches[start : start + period]),
         period=period,
         repeats=round(covered / period, 2),
         start=matches[start].start(),
         end=matches[start + covered - 1].end(),
     )
-
-
-def _batched_ngram_rates(
-    codes: np.ndarray, starts: np.ndarray, counts: np.ndarray
-) -> list[tuple[float, float, float, float]]:
-    """Return each text's share of n-grams that repeat an earlier one of the same text, n = 1..4."""
-    texts = len(starts)
-    if texts == 0:
-        return []
-    text_of_position = np.repeat(np.arange(texts), counts + MAX_WORD_PERIOD)
-    keys = codes.copy()
-    columns = []
-    for n in (1, 2, 3, 4):
-        if n > 1:
-            # The key of the n-gram at i combines the (n-1)-gram key at i with the word at i + n - 1;
-            # factorising after each step keeps the keys small enough to combine without overflow.
-            lowest = int(codes.min())
-            width = int(codes.max()) - lowest + 1
-            keys = _factorize(keys[:-1] * width + (codes[n - 1 :] - lowest))
-        length = len(keys)
-        valid = codes[n - 1 : n - 1 + length] >= 0
-        if n > 1:
-            valid &= codes[:length] >= 0
-            for offset in range(1, n - 1):
-                valid &= codes[offset : offset + length] >= 0
-        positions = np.flatnonzero(valid)
-        owners = text_of_position[positions]
-        distinct_pairs = pd.unique(keys[positions] * texts + owners)
-        distinct = np.bincount(distinct_pairs % texts, minlength=texts)
-        totals = np.maximum(counts - n + 1, 0)
-        columns.append((distinct, totals))
-
-    rates = []
-    for index in range(texts):
-        row = []
-        for distinct, totals in columns:
-            total = int(totals[index])
-            row.append(round(1.0 - int(distinct[index]) / total, 4) if total > 0 else 0.0)
-        rates.append((row[0], row[1], row[2], row[3]))
-    return rates
-
-
-def _factorize(values: np.ndarray) -> np.ndarray:
-    """Map values to dense codes 0..k-1, in order of first appearance."""
-    return pd.factorize(values)[0].astype(np.int64)

@@ -109,3 +109,36 @@ def test_batch_equals_single_on_real_outputs(sample_runs: Path) -> None:
 
     assert len(texts) > 1000
     assert analyse_texts(texts) == [analyse_text(text) for text in texts]
+
+
+def test_batch_equals_single_on_edge_cases() -> None:
+    rng = random.Random(1)
+    alphabet = ["a", "b", "é", "🙂", " ", "\n", "\t", "\u3000", "\u00a0", "\x1c", "!", "7", "\ud800"]
+    texts = ["", " ", "   \n\t ", "word", "a", "\u3000\u3000", "x" * 2000, ("ab" * 700 + " ") * 3]
+    texts.append("intro " + "x" * 1500 + " " + "yes and no " * 3000)
+    texts.append("abababababababababab" + " " * 100)
+    texts.append(" ".join(rng.choice(["one", "two", "three"]) for _ in range(20_000)))
+    for _ in range(1000):
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120))))
+        words = [rng.choice(["le", "chat", "🙂🙂", "!!", "1234"]) for _ in range(rng.randint(0, 40))]
+        texts.append(rng.choice([" ", "  ", "\n"]).join(words))
+
+    assert analyse_texts(texts) == [analyse_text(text) for text in texts]
+
+
+def test_batch_splits_into_several_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ludwig_doctor.diagnostics import loops
+
+    monkeypatch.setattr(loops, "BATCH_TEXTS", 3)
+    texts = ["a b a b a b a b", "", "!!!!!!!!!!", "x y z", "w w w w w w", " "] * 3
+
+    assert analyse_texts(texts) == [analyse_text(text) for text in texts]
+
+
+def test_every_whitespace_code_point_in_space_table() -> None:
+    from ludwig_doctor.diagnostics import loops
+
+    spaces = [code for code in range(0x110000) if chr(code).isspace()]
+
+    assert max(spaces) < loops._SPACE_TABLE_SIZE
+    assert all(loops._IS_SPACE[code] for code in spaces)
