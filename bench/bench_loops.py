@@ -97,17 +97,24 @@ def measure(side: str, texts_count: int, words_per_text: int) -> dict[str, float
 
 
 def linearity() -> None:
-    """Time analyse_text on one looping text of 1k, 10k and 100k words."""
-    from ludwig_doctor.diagnostics.loops import analyse_text
+    """Time analyse_text and analyse_texts on one looping text of 1k, 10k and 100k words."""
+    from ludwig_doctor.diagnostics.loops import analyse_text, analyse_texts
 
-    print("| words | characters | seconds | seconds per 1k words |")
-    print("|---|---|---|---|")
+    print("| words | characters | analyse_text s | per 1k words | analyse_texts s | per 1k words |")
+    print("|---|---|---|---|---|---|")
     for words in (1_000, 10_000, 100_000):
         text = make_texts(1, words)[0]
         started = time.perf_counter()
         analyse_text(text)
-        seconds = time.perf_counter() - started
-        print(f"| {words:,} | {len(text):,} | {seconds:.3f} | {seconds / (words / 1000):.4f} |")
+        single = time.perf_counter() - started
+        started = time.perf_counter()
+        analyse_texts([text])
+        batched = time.perf_counter() - started
+        thousands = words / 1000
+        print(
+            f"| {words:,} | {len(text):,} | {single:.3f} | {single / thousands:.4f} "
+            f"| {batched:.3f} | {batched / thousands:.4f} |"
+        )
 
 
 def main() -> None:

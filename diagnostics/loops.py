@@ -291,8 +291,8 @@ def _batched_reports(texts: Sequence[str]) -> list[LoopReport]:
 
     Words are found and hashed in the joined code points of the batch, n-grams are counted by sorting
     (text, n-gram hash) keys, and only texts that repeat a 4-gram are searched for word loops, since
-    a word loop's first 4-gram recurs one period later. The reports equal analyse_text's unless two distinct words or n-grams
-    of one text get the same hash. That chance is an estimate from the hash width: below 1e-10 for a
+    a word loop's first 4-gram recurs one period later. The reports equal analyse_text's unless two
+    distinct words or n-grams of one text get the same hash. That chance is an estimate from the hash width: below 1e-10 for a
     text of 300 words, and about 5e-8 for a text of a million words (it forms a batch of its own,
     which keeps 63 bits of each n-gram hash).
     """
