@@ -17,6 +17,7 @@ AS_RECORDED = "as recorded"
 RELATIVE_TO_RUN = "relative to the run"
 RELATIVE_TO_SCANNED_FOLDER = "relative to the scanned folder"
 USER_OVERRIDE = "user override"
+MOVED_WITH_RUN = "moved with the run"
 
 # "owner/name" with the characters the Hugging Face hub allows in repository ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -26,6 +27,7 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _FILE_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".yaml", ".yml", ".parquet", ".txt", ".hdf5", ".pkl")
 _CONFIG_OPTIONS = ("--config", "-c", "--config_file")
 _DATASET_OPTIONS = ("--dataset",)
+_OUTPUT_DIRECTORY_OPTIONS = ("--output_directory", "-od")
 
 
 @dataclass
@@ -34,7 +36,7 @@ class PathResolution:
 
     recorded: str
     path: Path | None
-    # One of AS_RECORDED, RELATIVE_TO_RUN, RELATIVE_TO_SCANNED_FOLDER, USER_OVERRIDE, or None.
+    # One of AS_RECORDED, MOVED_WITH_RUN, RELATIVE_TO_RUN, RELATIVE_TO_SCANNED_FOLDER, USER_OVERRIDE, or None.
     how: str | None
     candidates: list[Path] = field(default_factory=list)
     # Why a value is not a local path, for example a Hugging Face hub id or a ludwig:// URI.
@@ -68,6 +70,9 @@ def resolve_recorded_path(
         return result
     if _URI.match(recorded):
         result.note = f"{recorded} is a URI, not a local path"
+        return result
+
+    if _follow_run_move(recorded, run, result):
         return result
 
     parts = _recorded_parts(recorded)
@@ -105,6 +110,60 @@ def _apply_override(recorded: str, overrides: Mapping[str, str], result: PathRes
             if local.exists():
                 result.path, result.how = local, USER_OVERRIDE
                 return True
+    return False
+
+
+def run_move(run: Run) -> tuple[str, Path] | None:
+    """Return (old prefix, new prefix) when the run directory is no longer where it was trained.
+
+    ``ludwig train`` records its absolute ``--output_directory``; the run directory was that folder
+    plus the run's own name. When the run now lives elsewhere (a copy on a laptop, a clone of a
+    repository), the trailing folders the two locations share are dropped, and what remains maps
+    the old location to the new one, for example /work/main to /home/me/clone.
+    """
+    command = (run.description or {}).get("command")
+    if not isinstance(command, str):
+        return None
+    recorded_output = _option_value(_split_command(command), _OUTPUT_DIRECTORY_OPTIONS)
+    if not recorded_output or not recorded_output.startswith("/"):
+        return None
+
+    recorded_parts = PurePosixPath(recorded_output, run.path.name).parts
+    actual_parts = run.path.resolve().parts
+    if recorded_parts == actual_parts:
+        return None
+
+    shared = 0
+    while (
+        shared < min(len(recorded_parts), len(actual_parts)) - 1
+        and recorded_parts[-1 - shared] == actual_parts[-1 - shared]
+    ):
+        shared += 1
+    if shared == 0:
+        return None
+    old_prefix = str(PurePosixPath(*recorded_parts[: len(recorded_parts) - shared]))
+    new_prefix = Path(*actual_parts[: len(actual_parts) - shared])
+    return old_prefix, new_prefix
+
+
+def _follow_run_move(recorded: str, run: Run, result: PathResolution) -> bool:
+    """Map a recorded path that lay beside the run to the same place beside the run's new location.
+
+    This comes before the recorded path itself: a repository cloned on the machine where the runs
+    were made still has the old copy at the recorded path, and the clone must use its own files.
+    """
+    move = run_move(run)
+    if move is None:
+        return False
+    old_prefix, new_prefix = move
+    if not recorded.startswith(old_prefix.rstrip("/") + "/"):
+        return False
+
+    candidate = new_prefix / recorded[len(old_prefix.rstrip("/")) + 1 :]
+    result.candidates.append(candidate)
+    if candidate.exists():
+        result.path, result.how = candidate, MOVED_WITH_RUN
+        return True
     return False
 
 
@@ -155,15 +214,19 @@ def _recorded_parts(recorded: str) -> tuple[str, ...]:
 
 def command_paths(command: str) -> CommandPaths:
     """Extract the ``--config``/``-c``/``--config_file`` and ``--dataset`` values from a command line."""
-    try:
-        tokens = shlex.split(command)
-    except ValueError:
-        # An unbalanced quote, for example from a truncated command; whitespace splitting still
-        # finds options whose values have no spaces.
-        tokens = command.split()
+    tokens = _split_command(command)
     return CommandPaths(
         config=_option_value(tokens, _CONFIG_OPTIONS), dataset=_option_value(tokens, _DATASET_OPTIONS)
     )
+
+
+def _split_command(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        # An unbalanced quote, for example from a truncated command; whitespace splitting still
+        # finds options whose values have no spaces.
+        return command.split()
 
 
 def _option_value(tokens: list[str], names: tuple[str, ...]) -> str | None:
