@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,9 @@ MODEL_ENTRIES = frozenset({"model_hyperparameters.json", "training_progress.json
 # ludwig predict/evaluate write predictions.parquet plus one header-less CSV per output column.
 PREDICTIONS_PARQUET = "predictions.parquet"
 _PREDICTION_CSV = re.compile(r".+_(predictions|response)\.csv$")
+# The folder beside a parent run where relaunches keep their config, log and record (the same name
+# as LAUNCHES_FOLDER in launch/record.py, which this module does not import to stay light).
+DOCTOR_LAUNCHES_FOLDER = "ludwig-doctor"
 # Folders that never hold runs and can be large: dependency trees and caches.
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "env"})
 
@@ -72,8 +75,14 @@ def discover(paths: Sequence[Path]) -> Discovery:
 
     discovered = {path: DiscoveredRun(path, root) for path, root in sorted(runs.items())}
     result = Discovery(runs=list(discovered.values()))
-    for directory in sorted(prediction_dirs):
-        owner = attach_predictions(directory, list(discovered))
+    nearby = _nearby_prediction_dirs(discovered.values(), prediction_dirs)
+    for directory in sorted([*prediction_dirs, *nearby]):
+        # A folder found beside a run named directly is matched against every run below its
+        # parent, scanned or not, so that it is never given to the wrong one of several runs.
+        candidate_runs = list(discovered) if directory in prediction_dirs else _runs_below(directory.parent)
+        owner = attach_predictions(directory, candidate_runs)
+        if owner is not None and owner not in discovered:
+            owner = None
         if owner is None:
             result.unattached_predictions.append(directory)
         else:
@@ -106,8 +115,51 @@ def attach_predictions(directory: Path, runs: Sequence[Path]) -> Path | None:
     enclosing = [run for run in runs if directory == run or run in directory.parents]
     if enclosing:
         return max(enclosing, key=lambda run: len(run.parts))
-    candidates = [run for run in runs if directory.parent in run.parents]
+    candidates = [run for run in runs if directory.parent in run.parents and not launched_by_doctor(run)]
     return candidates[0] if len(candidates) == 1 else None
+
+
+def launched_by_doctor(run: Path) -> bool:
+    """Tell whether ludwig-doctor relaunched this run (its launch folder sits beside it).
+
+    Such a run has no predictions of its own, so it never makes a prediction folder ambiguous.
+    """
+    return (run.parent / DOCTOR_LAUNCHES_FOLDER / run.name).is_dir()
+
+
+def _nearby_prediction_dirs(runs: Iterable[DiscoveredRun], found: Mapping[Path, Path]) -> dict[Path, Path]:
+    """Find prediction folders beside a run's results folder when the scan started inside it.
+
+    `ludwig-doctor check X/results/experiment_run` must still read X/predict_test, as a scan of X
+    would. Only the direct children of the run's parent and grandparent are listed.
+    """
+    nearby: dict[Path, Path] = {}
+    for run in runs:
+        if run.root not in (run.path, run.path.parent):
+            continue
+        for folder in (run.path.parent, run.path.parent.parent):
+            for child in _child_directories(folder):
+                if child not in found and child != run.path and _lists_predictions(child):
+                    nearby.setdefault(child, run.root)
+    return nearby
+
+
+def _child_directories(folder: Path) -> list[Path]:
+    try:
+        return [Path(entry.path) for entry in os.scandir(folder) if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _lists_predictions(directory: Path) -> bool:
+    try:
+        return _is_predictions_listing({entry.name for entry in os.scandir(directory)})
+    except OSError:
+        return False
+
+
+def _runs_below(folder: Path) -> list[Path]:
+    return [directory for kind, directory in _walk(folder) if kind == "run"]
 
 
 def is_run_dir(path: Path) -> bool:
