@@ -23,6 +23,9 @@ class RunComparison:
     resolved: list[Finding] = field(default_factory=list)
     appeared: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
+    # Parent findings about generated text that the new run cannot show yet: a relaunch trains
+    # but does not run `ludwig predict`, so their absence proves nothing.
+    not_compared: list[Finding] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         lines = ["final loss (parent -> new run):"]
@@ -32,6 +35,7 @@ class RunComparison:
             ("findings gone", self.resolved),
             ("new findings", self.appeared),
             ("findings still present", self.remaining),
+            ("not compared, because the new run has no predictions", self.not_compared),
         ):
             lines.append(f"{label}: " + (", ".join(finding.id for finding in findings) or "none"))
         return lines
@@ -50,6 +54,13 @@ def compare_runs(parent: RunReport, child: RunReport) -> RunComparison:
     """Compare the resolved configs, final losses and finding ids of two runs."""
     parent_ids = {finding.id for finding in parent.findings}
     child_ids = {finding.id for finding in child.findings}
+    not_compared: list[Finding] = []
+    if not child.run.predictions:
+        not_compared = [
+            finding
+            for finding in parent.findings
+            if finding.id not in child_ids and _depends_on_predictions(finding, parent.findings)
+        ]
     return RunComparison(
         config_diff=unified_diff(
             _config_text(parent.run.config),
@@ -60,9 +71,26 @@ def compare_runs(parent: RunReport, child: RunReport) -> RunComparison:
         final_losses={
             split: (final_loss(parent.run, split), final_loss(child.run, split)) for split in SPLITS
         },
-        resolved=[finding for finding in parent.findings if finding.id not in child_ids],
+        resolved=[
+            finding
+            for finding in parent.findings
+            if finding.id not in child_ids and finding not in not_compared
+        ],
+        not_compared=not_compared,
         appeared=[finding for finding in child.findings if finding.id not in parent_ids],
         remaining=[finding for finding in child.findings if finding.id in parent_ids],
+    )
+
+
+def _depends_on_predictions(finding: Finding, findings: list[Finding]) -> bool:
+    """Tell whether a finding rests on `ludwig predict` output, directly or through ``based_on``."""
+    if "free generation" in finding.source:
+        return True
+    by_id = {other.id: other for other in findings}
+    return any(
+        "free generation" in by_id[finding_id].source
+        for finding_id in finding.based_on
+        if finding_id in by_id
     )
 
 
