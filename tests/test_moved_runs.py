@@ -67,3 +67,18 @@ def test_path_map_points_to_moved_model(sample_runs: Path, tmp_path: Path) -> No
     assert "paths.base_model_not_found" not in findings
     moved = findings["paths.moved"]
     assert any("user override" in item.note for item in moved.evidence)
+
+
+def test_relaunch_plan_points_base_model_at_copy(sample_runs: Path, tmp_path: Path) -> None:
+    from ludwig_doctor.diagnostics.launch.plan import plan_relaunch
+    from ludwig_doctor.diagnostics.loader import load_run
+
+    folder = copy_moved_run(sample_runs, tmp_path, with_models=True)
+    shutil.copytree(sample_runs / "data", folder / "data")
+    run_dir = folder / "llm_v091_nopad" / "results" / "experiment_run"
+
+    plan = plan_relaunch(load_run(run_dir, folder), [], ludwig_python="/usr/bin/python3")
+
+    edits = [edit for edit in plan.edits if edit.path == "base_model"]
+    assert [edit.value for edit in edits] == [str(folder / "models" / "tiny-llama")]
+    assert f"base_model: {folder / 'models' / 'tiny-llama'}" in plan.patched_text

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..patching.validation import ValidationResult
 from ..patching.yaml_edit import BaseConfig, ConfigEdit, apply_edits, load_base_config, unified_diff
+from ..paths import AS_RECORDED, looks_like_hub_id, resolve_recorded_path
 from ..run import Run
 from .command import (
     DEFAULT_EXPERIMENT_NAME,
@@ -91,6 +92,7 @@ def plan_relaunch(
     # virtual environment's symlinked python as it is, where resolve() would leave the venv.
     ludwig_python = os.path.abspath(ludwig_python)
     base = load_base_config(run)
+    edits = [*_moved_base_model_edits(run, edits), *edits]
     patched = apply_edits(base.text, edits)
     output_directory = (output_directory or run.path.parent).resolve()
 
@@ -172,6 +174,22 @@ def start_relaunch(plan: RelaunchPlan) -> LaunchRecord:
     plan.launch_dir.mkdir(parents=True, exist_ok=False)
     plan.config_path.write_text(plan.patched_text, encoding="utf-8")
     return start_launch(build_record(plan))
+
+
+def _moved_base_model_edits(run: Run, edits: list[ConfigEdit]) -> list[ConfigEdit]:
+    """Point ``base_model`` at the local copy when the recorded folder is not on this machine.
+
+    Ludwig loads ``base_model`` itself, so a recorded path from the GPU box would make the new run
+    fail at once even though the doctor found the model beside the run.
+    """
+    recorded = run.base_model
+    if not recorded or looks_like_hub_id(recorded) or any(edit.path == "base_model" for edit in edits):
+        return []
+    resolution = resolve_recorded_path(recorded, run, run.path_map)
+    if resolution.path is None or resolution.how == AS_RECORDED:
+        return []
+    reason = f"the recorded base model {recorded} is not where the run was trained; found {resolution.how}"
+    return [ConfigEdit("base_model", str(resolution.path), source="paths.moved", reason=reason)]
 
 
 def _unused_experiment_name(output_directory: Path, name: str, model_name: str) -> str:
