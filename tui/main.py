@@ -42,7 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths: list[Path] = args.path or default_app_paths()
     missing = [path for path in paths if not path.exists()]
     if missing:
-        print(f"ludwig-doctor: {missing[0]}: no such file or directory", file=sys.stderr)
+        hint = ""
+        if "/" not in str(missing[0]):
+            hint = f" (to run a command, use one of: {', '.join(COMMANDS)})"
+        print(f"ludwig-doctor: {missing[0]}: no such file or directory{hint}", file=sys.stderr)
         return EXIT_IO
 
     from .app import create_app
