@@ -167,6 +167,22 @@ def _follow_run_move(recorded: str, run: Run, result: PathResolution) -> bool:
     return False
 
 
+def find_beside(recorded: str, start: Path, levels: int = 4) -> Path | None:
+    """Find a recorded path that moved with a file: its trailing parts below ``start`` or an ancestor.
+
+    Used for paths inside a config file that is not part of a run, such as the ``base_model`` of a
+    config copied with its project: /old/project/models/m is found as ./models/m beside it.
+    """
+    parts = _recorded_parts(recorded)
+    bases = [start, *list(start.parents)[:levels]]
+    for count in range(len(parts), 0, -1):
+        for base in bases:
+            candidate = base / Path(*parts[-count:])
+            if candidate.exists():
+                return candidate
+    return None
+
+
 def _search_bases(parts: tuple[str, ...], run: Run, result: PathResolution) -> bool:
     bases = _base_directories(run)
     for count in range(len(parts), 0, -1):

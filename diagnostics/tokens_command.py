@@ -100,6 +100,7 @@ def _status(analysis: Any) -> int:
 
 
 def _preflight(args: argparse.Namespace) -> list[tuple[str | None, Any]]:
+    from .paths import find_beside
     from .tokens.analysis import analyze
     from .tokens.spec import SpecError, spec_from_config
     from .tokens.tokenizer import locate_tokenizer
@@ -113,6 +114,9 @@ def _preflight(args: argparse.Namespace) -> list[tuple[str | None, Any]]:
         if candidate.is_dir():
             local = candidate
             break
+    if local is None and spec.base_model.startswith(("/", ".", "~")):
+        # A config copied with its project keeps the model beside it under the same trailing folders.
+        local = find_beside(spec.base_model, args.config.resolve().parent)
     if local is None and spec.base_model.startswith(("/", ".", "~")):
         raise SpecError(f"base_model {spec.base_model} in {args.config} is not a folder on this machine")
     source = locate_tokenizer(spec.base_model, local, args.download)
