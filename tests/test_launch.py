@@ -69,6 +69,7 @@ def truncated_copy(tmp_path: Path, sample_runs: Path) -> tuple[Path, DoctorOptio
     copy = tmp_path / "runs"
     shutil.copytree(sample_runs / "llm_truncated", copy / "llm_truncated")
     shutil.copytree(sample_runs / "data", copy / "data")
+    shutil.copytree(sample_runs / "models", copy / "models")
     options = DoctorOptions(
         path_map={
             f"{RECORDED_ROOT}/llm_truncated": str(copy / "llm_truncated"),

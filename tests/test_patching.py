@@ -255,5 +255,10 @@ def test_validation_with_ludwig_schema(ludwig_python: Path, sample_runs: Path) -
     assert result.ludwig_version == "0.11.0"
     assert "'long' is not of type 'integer'" in result.message
 
-    valid = apply_edits(text, [ConfigEdit("preprocessing.global_max_sequence_length", 72)])
+    # Ludwig's schema loads base_model, so point it at this checkout's copy of the tiny model.
+    local_model = str(sample_runs / "models" / "tiny-llama")
+    valid = apply_edits(
+        text,
+        [ConfigEdit("preprocessing.global_max_sequence_length", 72), ConfigEdit("base_model", local_model)],
+    )
     assert validate_config_text(valid, str(ludwig_python)).status == VALID

@@ -48,8 +48,12 @@ def patch_values(item: Finding) -> dict[str, Any]:
 
 
 def copy_run(sample_runs: Path, name: str, tmp_path: Path) -> Path:
+    """Copy a sample run with the shared data and models, as a moved sample_runs folder would be."""
     target = tmp_path / name
     shutil.copytree(sample_runs / name, target)
+    for shared in ("data", "models"):
+        if not (tmp_path / shared).exists():
+            shutil.copytree(sample_runs / shared, tmp_path / shared)
     return target
 
 

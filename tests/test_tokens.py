@@ -204,6 +204,8 @@ def test_formats_give_same_counts(sample_runs: Path, tmp_path: Path, fmt: str) -
 def test_moved_dataset_message(sample_runs: Path, tmp_path: Path) -> None:
     moved = tmp_path / "llm_truncated"
     shutil.copytree(sample_runs / "llm_truncated" / "results", moved / "results")
+    # The model moves with the run; only the dataset is left behind.
+    shutil.copytree(sample_runs / "models", tmp_path / "models")
     run = load_run(moved / RUN, tmp_path, [])
     assert run.description is not None
     # The run was made on another machine: its recorded absolute path does not exist here.

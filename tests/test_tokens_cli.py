@@ -109,6 +109,8 @@ def test_moved_run_with_dataset_option(
 ) -> None:
     moved = tmp_path / "moved"
     shutil.copytree(sample_runs / "llm_truncated" / "results", moved / "results")
+    # The model moves with the run; only the dataset is left behind.
+    shutil.copytree(sample_runs / "models", moved / "models")
     description_path = moved / "results" / "experiment_run" / "description.json"
     description = json.loads(description_path.read_text(encoding="utf-8"))
     description["dataset"] = "/old-machine/data/instructions.csv"
