@@ -46,10 +46,33 @@ class LudwigEnvironment:
         return self.ludwig_version is not None
 
 
-def probe_ludwig(python: str | None = None) -> LudwigEnvironment:
-    """Ask ``python`` (default: this interpreter) which Ludwig version it has installed."""
-    interpreter = python or sys.executable
+# Probe results by interpreter path. The app probes again on every change to a relaunch plan,
+# and each probe starts a Python process. NOTE: a Ludwig installed or removed after the first probe
+# is not seen until clear_probe_cache() runs or the process restarts.
+_probe_cache: dict[str, LudwigEnvironment] = {}
 
+
+def probe_ludwig(python: str | None = None) -> LudwigEnvironment:
+    """Ask ``python`` (default: this interpreter) which Ludwig version it has installed.
+
+    The result is cached per interpreter path until clear_probe_cache() clears the cache.
+    """
+    interpreter = python or sys.executable
+    cached = _probe_cache.get(interpreter)
+    if cached is not None:
+        return cached
+
+    environment = _run_probe(python, interpreter)
+    _probe_cache[interpreter] = environment
+    return environment
+
+
+def clear_probe_cache() -> None:
+    """Forget every cached probe result, so the next probe_ludwig() runs the interpreter again."""
+    _probe_cache.clear()
+
+
+def _run_probe(python: str | None, interpreter: str) -> LudwigEnvironment:
     if python is not None and not Path(python).exists():
         return LudwigEnvironment(
             python=interpreter,
