@@ -62,6 +62,17 @@ def run_copy(tmp_path: Path, sample_runs: Path) -> tuple[Path, DoctorOptions]:
     return copy / "llm_truncated" / "results" / "experiment_run", options
 
 
+async def wait_for_plan(pilot, screen: PatchScreen) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the debounced plan refresh and its thread worker to finish."""
+    for _ in range(100):
+        await pilot.pause(0.05)
+        await screen.app.workers.wait_for_complete()
+        if screen.plan_timer is None:
+            break
+    await screen.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def diff_text(screen: PatchScreen) -> str:
     return str(screen.query_one("#patch-diff-text", Static).content.code)  # type: ignore[union-attr]
 
@@ -78,27 +89,34 @@ async def test_patch_screen_select_edit_diff(run_copy: tuple[Path, DoctorOptions
     async with app.run_test(size=(120, 40)) as pilot:
         screen = PatchScreen(report, options)
         await app.push_screen(screen)
-        await pilot.pause()
+        await wait_for_plan(pilot, screen)
 
         checkbox = screen.query_one("#patch-check-0", Checkbox)
         assert "preprocessing.global_max_sequence_length" in str(checkbox.label)
         assert checkbox.value is True
         assert "+  global_max_sequence_length: 72" in diff_text(screen)
 
-        value = screen.query_one("#patch-value-0", Input)
-        value.value = "96"
-        await pilot.pause()
+        # More than one finding may suggest this path; they must agree, or the plan is a conflict.
+        same_path = [
+            index
+            for index, candidate in enumerate(screen.candidates)
+            if candidate.path == "preprocessing.global_max_sequence_length"
+        ]
+        for index in same_path:
+            screen.query_one(f"#patch-value-{index}", Input).value = "96"
+        await wait_for_plan(pilot, screen)
         assert "+  global_max_sequence_length: 96" in diff_text(screen)
 
-        checkbox.value = False
-        await pilot.pause()
+        for index in same_path:
+            screen.query_one(f"#patch-check-{index}", Checkbox).value = False
+        await wait_for_plan(pilot, screen)
         assert "+  global_max_sequence_length" not in diff_text(screen)
 
         manual = screen.query_one("#patch-manual", Input)
         manual.focus()
         manual.value = "trainer.epochs=1"
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_for_plan(pilot, screen)
         assert "+  epochs: 1" in diff_text(screen)
         assert "set by hand: trainer.epochs = 1" in str(screen.query_one("#patch-status", Static).content)
 
@@ -114,7 +132,7 @@ async def test_patch_screen_launch_and_follow(run_copy: tuple[Path, DoctorOption
     async with app.run_test(size=(120, 40)) as pilot:
         screen = PatchScreen(report, options)
         await app.push_screen(screen)
-        await pilot.pause()
+        await wait_for_plan(pilot, screen)
 
         await pilot.press("ctrl+l")
         await pilot.pause()
@@ -149,7 +167,7 @@ async def test_launch_screen_cancel_asks_first(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = PatchScreen(report, options)
         await app.push_screen(screen)
-        await pilot.pause()
+        await wait_for_plan(pilot, screen)
         await pilot.press("ctrl+l", "y")
         for _ in range(200):
             await pilot.pause(0.05)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Input, Static
+from textual.worker import get_current_worker
 
 from ...diagnostics.launch.command import CommandError
 from ...diagnostics.launch.gpus import list_gpus, parse_gpu_choice
 from ...diagnostics.launch.plan import RelaunchPlan, plan_relaunch, start_relaunch
 from ...diagnostics.launch.process import LaunchError
-from ...diagnostics.ludwig_env import probe_ludwig
+from ...diagnostics.ludwig_env import LudwigEnvironment, probe_ludwig
 from ...diagnostics.patching.selection import (
     PatchCandidate,
     collect_candidates,
@@ -29,6 +33,12 @@ from ...diagnostics.scan import DoctorOptions, RunReport
 from .confirm import ConfirmScreen
 from .launch import LaunchScreen
 
+# Seconds without a change before the plan is recomputed, so typing in a value stays responsive.
+PLAN_DELAY_SECONDS = 0.3
+LUDWIG_PYTHON_FIX = (
+    "pass --ludwig-python PATH, set LUDWIG_DOCTOR_LUDWIG_PYTHON, or ludwig_python in the settings file"
+)
+
 
 def format_value(value: Any) -> str:
     """Write a patch value the way the user would type it: YAML flow style, one line."""
@@ -39,11 +49,12 @@ class PatchScreen(Screen[None]):
     """Patches of one run as checkboxes with editable values, a free-form edit, the diff, and launch."""
 
     DEFAULT_CSS = """
-    PatchScreen #patch-choices { height: auto; max-height: 50%; }
+    PatchScreen #patch-choices { height: auto; max-height: 35%; }
     PatchScreen .patch-row { height: auto; }
     PatchScreen .patch-row Checkbox { width: 2fr; }
     PatchScreen .patch-row Input { width: 1fr; }
-    PatchScreen #patch-diff { height: 1fr; border: round $primary; }
+    PatchScreen #patch-status-box { height: auto; max-height: 25%; }
+    PatchScreen #patch-diff { height: 1fr; min-height: 6; border: round $primary; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -58,6 +69,8 @@ class PatchScreen(Screen[None]):
         self.user_edits: list[ConfigEdit] = []
         self.plan: RelaunchPlan | None = None
         self.problem = ""
+        self.environment: LudwigEnvironment | None = None
+        self.plan_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"Relaunch {self.report.run.path}", id="patch-heading")
@@ -75,7 +88,9 @@ class PatchScreen(Screen[None]):
                 placeholder="GPUs for CUDA_VISIBLE_DEVICES: 0,1 or cpu (empty: unchanged)", id="patch-gpus"
             )
             yield Static("; ".join(list_gpus().describe()), id="patch-gpu-list")
-        yield Static(id="patch-status")
+        # The status scrolls on its own, so a long command or many notes never push the diff away.
+        with VerticalScroll(id="patch-status-box"):
+            yield Static(id="patch-status")
         with VerticalScroll(id="patch-diff"):
             yield Static(id="patch-diff-text")
         yield Footer()
@@ -88,6 +103,17 @@ class PatchScreen(Screen[None]):
     @on(Input.Changed, ".patch-row Input")
     @on(Input.Changed, "#patch-gpus")
     def _changed(self) -> None:
+        self.schedule_plan()
+
+    def schedule_plan(self) -> None:
+        """Recompute the plan once the user stops changing the values for PLAN_DELAY_SECONDS."""
+        if self.plan_timer is not None:
+            self.plan_timer.stop()
+        self.plan = None
+        self.plan_timer = self.set_timer(PLAN_DELAY_SECONDS, self._plan_timer_fired)
+
+    def _plan_timer_fired(self) -> None:
+        self.plan_timer = None
         self.refresh_plan()
 
     @on(Input.Submitted, "#patch-manual")
@@ -130,55 +156,122 @@ class PatchScreen(Screen[None]):
         return [*chosen.values(), *self.user_edits]
 
     def refresh_plan(self) -> None:
-        """Recompute the patched config, its diff and the command; show a problem instead when one stops it."""
-        status = self.query_one("#patch-status", Static)
-        diff_text = self.query_one("#patch-diff-text", Static)
+        """Read the choices, then recompute the plan in a thread; show a problem instead when one stops it."""
+        if self.plan_timer is not None:
+            self.plan_timer.stop()
+            self.plan_timer = None
         self.plan = None
         try:
-            gpus_text = self.query_one("#patch-gpus", Input).value
-            cuda = parse_gpu_choice(gpus_text) if gpus_text.strip() else None
-            environment_python = self.options.ludwig_python or probe_ludwig(None).python
-            plan = plan_relaunch(
-                self.report.run,
-                self.selected_edits(),
-                ludwig_python=environment_python,
-                cuda_visible_devices=cuda,
-            )
-        except (PatchError, CommandError, ValueError) as error:
-            self.problem = str(error)
-            status.update(f"[b red]Cannot launch:[/] {error}")
+            edits, cuda = self.read_choices()
+        except (PatchError, ValueError) as error:
+            self.show_problem(str(error))
             return
+        self.compute_plan(edits, cuda)
+
+    def read_choices(self) -> tuple[list[ConfigEdit], str | None]:
+        """Return the chosen edits and the CUDA_VISIBLE_DEVICES value (None: unchanged)."""
+        gpus_text = self.query_one("#patch-gpus", Input).value
+        cuda = parse_gpu_choice(gpus_text) if gpus_text.strip() else None
+        return self.selected_edits(), cuda
+
+    def make_plan(
+        self, edits: list[ConfigEdit], cuda: str | None, experiment_name: str | None = None
+    ) -> tuple[RelaunchPlan, LudwigEnvironment]:
+        """Plan the relaunch and probe its interpreter for Ludwig; blocking, so call it from a thread."""
+        plan = plan_relaunch(
+            self.report.run,
+            edits,
+            ludwig_python=self.options.ludwig_python or sys.executable,
+            experiment_name=experiment_name,
+            cuda_visible_devices=cuda,
+        )
+        return plan, probe_ludwig(plan.ludwig_python)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def compute_plan(self, edits: list[ConfigEdit], cuda: str | None) -> None:
+        """Compute the patched config, its diff, the command and the Ludwig probe outside the event loop."""
+        try:
+            plan, environment = self.make_plan(edits, cuda)
+        except (PatchError, CommandError, ValueError) as error:
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self.show_problem, str(error))
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_plan, plan, environment)
+
+    def show_problem(self, problem: str) -> None:
+        """Show what stops the launch."""
+        self.problem = problem
+        self.plan = None
+        self.query_one("#patch-status", Static).update(f"[b red]Cannot launch:[/] {escape(problem)}")
+
+    def show_plan(self, plan: RelaunchPlan, environment: LudwigEnvironment) -> None:
+        """Show the new config, the command, whether Ludwig is available, and the diff."""
         self.problem = ""
         self.plan = plan
-        notes = "".join(f"\nnote: {note}" for note in plan.notes)
-        user = "".join(f"\nset by hand: {edit.path} = {format_value(edit.value)}" for edit in self.user_edits)
-        status.update(f"new config: {plan.config_path}\ncommand: {plan.command_text}{notes}{user}")
+        self.environment = environment
+        if environment.available:
+            ludwig = f"Ludwig {environment.ludwig_version} in {environment.python}"
+        else:
+            ludwig = (
+                f"[b red]Ludwig not available:[/] {escape(environment.error or 'not found')}. "
+                f"To fix it, {LUDWIG_PYTHON_FIX}."
+            )
+        notes = "".join(f"\nnote: {escape(note)}" for note in plan.notes)
+        user = "".join(
+            f"\nset by hand: {escape(edit.path)} = {escape(format_value(edit.value))}"
+            for edit in self.user_edits
+        )
+        self.query_one("#patch-status", Static).update(
+            f"{ludwig}\nnew config: {escape(str(plan.config_path))}\n"
+            f"command: {escape(plan.command_text)}{notes}{user}"
+        )
         diff = plan.diff or "(no change to the config)"
-        diff_text.update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
+        self.query_one("#patch-diff-text", Static).update(
+            Syntax(diff, "diff", theme="ansi_dark", word_wrap=True)
+        )
 
     def action_launch(self) -> None:
         """Ask for confirmation, then validate the config and start training."""
         if self.plan is None:
-            self.notify(f"Cannot launch: {self.problem}", severity="error")
+            problem = self.problem or "the plan is being updated; try again in a moment"
+            self.notify(f"Cannot launch: {problem}", severity="error")
             return
-        question = (
-            f"Start `ludwig train` as {self.plan.run_dir.name}?\n{self.plan.command_text}\n"
-            "It runs detached: leaving the app does not stop it."
-        )
+        question = f"Start `ludwig train` as {self.plan.run_dir.name}?\n{self.plan.command_text}\n"
+        if self.environment is not None and not self.environment.available:
+            question += f"Ludwig is not available ({self.environment.error}): {LUDWIG_PYTHON_FIX}.\n"
+        question += "It runs detached: leaving the app does not stop it."
         self.app.push_screen(ConfirmScreen(question, yes_label="Launch"), self._on_launch_answer)
 
     def _on_launch_answer(self, answer: bool | None) -> None:
-        if answer and self.plan is not None:
-            self.notify("Validating the config with Ludwig's schema…")
-            self.validate_and_launch(self.plan)
+        if not answer or self.plan is None:
+            return
+        try:
+            edits, cuda = self.read_choices()
+        except (PatchError, ValueError) as error:
+            self.notify(f"Cannot launch: {error}", severity="error")
+            return
+        self.notify("Validating the config with Ludwig's schema…")
+        self.validate_and_launch(edits, cuda, self.plan.experiment_name)
 
     @work(thread=True, exclusive=True, group="launch")
-    def validate_and_launch(self, plan: RelaunchPlan) -> None:
-        """Validate in the Ludwig environment, then start the training and follow it."""
-        environment = probe_ludwig(plan.ludwig_python)
+    def validate_and_launch(self, edits: list[ConfigEdit], cuda: str | None, experiment_name: str) -> None:
+        """Plan again, validate in the Ludwig environment, then start the training and follow it.
+
+        Planning again gives every launch an experiment name that no folder uses yet: the
+        confirmed name, or that name with a numeric suffix once an earlier launch took it.
+        """
+        try:
+            plan, environment = self.make_plan(edits, cuda, experiment_name)
+        except (PatchError, CommandError, ValueError) as error:
+            self.app.call_from_thread(self.notify, f"Cannot launch: {error}", severity="error")
+            return
         if not environment.available:
             self.app.call_from_thread(
-                self.notify, f"Ludwig not found: {environment.error}", severity="error", timeout=15
+                self.notify,
+                f"Ludwig not found: {environment.error}. To fix it, {LUDWIG_PYTHON_FIX}.",
+                severity="error",
+                timeout=15,
             )
             return
         plan.validation = validate_config_text(plan.patched_text, plan.ludwig_python)
@@ -192,3 +285,5 @@ class PatchScreen(Screen[None]):
             return
         screen = LaunchScreen(record.record_path, self.options, parent=self.report)
         self.app.call_from_thread(self.app.push_screen, screen)
+        # The shown plan names the folder this launch now uses; the next launch needs a new name.
+        self.app.call_from_thread(self.refresh_plan)
