@@ -28,8 +28,9 @@ class LaunchScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back (training goes on)"),
-        Binding("c", "cancel", "Cancel training"),
+        # Leaving keeps the training running, as the help screen states.
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("c", "cancel", "Cancel"),
     ]
 
     def __init__(self, record_path: Path, options: DoctorOptions, parent: RunReport | None = None) -> None:
@@ -40,6 +41,11 @@ class LaunchScreen(Screen[None]):
         self.state: LaunchState = read_state(record_path)
         self.follower = LogFollower(Path(self.state.record.log_path))
         self.comparison_started = False
+        # Lines comparing the new run with its parent, kept under the outcome once computed.
+        self.comparison_lines: list[str] = []
+        # Whether the log view follows new lines, and the scroll position where it last did.
+        self.following = True
+        self.followed_scroll_y = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="launch-heading")
@@ -55,9 +61,7 @@ class LaunchScreen(Screen[None]):
 
     def poll(self) -> None:
         """Append the new log lines and refresh the status, progress and outcome."""
-        lines = self.follower.poll()
-        if lines:
-            self.query_one(Log).write_lines(lines)
+        self.follow_log(self.follower.poll())
         self.state = read_state(self.record_path)
         record = self.state.record
 
@@ -73,31 +77,49 @@ class LaunchScreen(Screen[None]):
             outcome = f"{self.state.status}: {record.message}"
             if record.exit_status is not None:
                 outcome += f" (exit status {record.exit_status})"
-            self.query_one("#launch-outcome", Static).update(outcome)
+            self.query_one("#launch-outcome", Static).update("\n".join([outcome, *self.comparison_lines]))
             if self.state.status == SUCCEEDED and not self.comparison_started and record.run_dir:
                 self.comparison_started = True
                 self.compare_with_parent(Path(record.run_dir))
 
+    def follow_log(self, lines: list[str]) -> None:
+        """Append ``lines`` and keep the end in view, unless the user scrolled up to read.
+
+        Log's own auto_scroll stops following once the log is not at its end, which also
+        happens when the progress bar or the outcome above shortens the log. So the screen
+        follows until the view is above the position where it last scrolled to the end.
+        """
+        log = self.query_one(Log)
+        if log.is_vertical_scroll_end:
+            self.following = True
+        elif log.scroll_y < self.followed_scroll_y:
+            self.following = False
+        if lines:
+            log.write_lines(lines, scroll_end=False)
+        if self.following:
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+            # Before the first layout the log has no height, and its scroll position means nothing.
+            self.followed_scroll_y = log.scroll_y if log.size.height else 0.0
+
     @work(thread=True, exclusive=True, group="compare")
     def compare_with_parent(self, run_dir: Path) -> None:
-        """Diagnose the new run and show how it differs from its parent."""
-        outcome = self.query_one("#launch-outcome", Static)
+        """Diagnose the new run and keep how it differs from its parent under the outcome."""
         try:
             entries = find_runs([run_dir])
             parent_entries = [] if self.parent_report else find_runs([Path(self.state.record.parent_run)])
         except ScanPathError as error:
-            self.app.call_from_thread(
-                outcome.update, f"{self.state.status}; cannot compare with the parent: {error}"
-            )
+            self.app.call_from_thread(self.show_comparison, [f"cannot compare with the parent: {error}"])
             return
         if not entries or not (self.parent_report or parent_entries):
             return
         child = check_entry(entries[0], self.options)
         parent = self.parent_report or check_entry(parent_entries[0], self.options)
-        lines = compare_runs(parent, child).describe()
-        self.app.call_from_thread(
-            outcome.update, f"{self.state.status}: {self.state.record.message}\n" + "\n".join(lines)
-        )
+        self.app.call_from_thread(self.show_comparison, compare_runs(parent, child).describe())
+
+    def show_comparison(self, lines: list[str]) -> None:
+        """Keep ``lines`` under the outcome, which every later poll shows again."""
+        self.comparison_lines = lines
+        self.poll()
 
     def action_cancel(self) -> None:
         """Ask, then stop the training's whole process group."""
