@@ -41,11 +41,14 @@ class FindingsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
-        Binding("tab", "app.focus_next", "Detail/list"),
-        Binding("t", "token_budget", "Token budget"),
+        # Short descriptions keep the footer within 80 columns; the help screen explains each key.
+        Binding("tab", "app.focus_next", "Detail/list", show=False),
+        Binding("t", "token_budget", "Tokens"),
         Binding("o", "show_outputs", "Outputs"),
-        Binding("p", "patch", "Patch & relaunch"),
+        Binding("p", "patch", "Patch"),
         Binding("c", "curves", "Curves"),
+        # The app's reload key, hidden from this footer so that Help and Quit fit at 80 columns.
+        Binding("r", "app.reload", "Reload", show=False),
     ]
 
     def __init__(self, report: RunReport, name: str) -> None:

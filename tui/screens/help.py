@@ -5,13 +5,14 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = (
     ("↑ ↓  j k", "move between runs or findings"),
     ("g  G", "in the runs: first and last run"),
+    ("Home  End", "in the outputs (also g G): first and last row"),
     ("Enter", "open the findings of the highlighted run"),
     ("Tab", "switch between the finding list and its detail"),
     ("o", "in a run's findings: open its outputs, worst loop first, with the repetition causes"),
@@ -20,7 +21,7 @@ KEYS = (
     ("c", "curves of the highlighted run, or of the runs marked with space; in a launch: cancel it"),
     ("space", "in the runs: mark a run for overlaid curves"),
     ("L", "training launches, running ones first; Enter follows a launch's log"),
-    ("Escape  Backspace", "go back to the runs"),
+    ("Escape  Backspace", "go back; leaving a launch keeps its training running"),
     ("r", "scan the paths again"),
     ("?", "show this help"),
     ("q", "quit"),
@@ -48,7 +49,8 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-dialog"):
+        # It scrolls where the terminal is shorter than the list of keys, as at 80x24.
+        with VerticalScroll(id="help-dialog"):
             yield Static("Keys", id="help-title")
             yield Static(keys_table(), id="help-keys")
             yield Static("Escape closes this help.", id="help-hint")
