@@ -74,6 +74,33 @@ def causes_text(findings: list[Finding]) -> Text:
     return text
 
 
+class OutputTable(DataTable[str]):
+    """The outputs table, where Home and End (and g, G) move to the first and last row.
+
+    DataTable binds Home and End to horizontal scrolling; rows matter more here than columns.
+    """
+
+    BINDINGS = [
+        Binding("home", "first_row", "First row", show=False),
+        Binding("end", "last_row", "Last row", show=False),
+        Binding("g", "first_row", "First row", show=False),
+        Binding("G", "last_row", "Last row", show=False),
+    ]
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=max(self.row_count - 1, 0))
+
+
+def outputs_title(name: str, rows: list[LoopingRow]) -> str:
+    """Name the run and the order of its rows, which is file order when no row loops."""
+    if any(row.score > 0 for row in rows):
+        return f"{name}: outputs, worst loop first"
+    return f"{name}: outputs; no output loops, so rows in file order"
+
+
 class PredictionsScreen(Screen[None]):
     """Shows one run's outputs sorted by loop score. Escape goes back to the findings."""
 
@@ -109,8 +136,8 @@ class PredictionsScreen(Screen[None]):
         self.rows = collect_rows(report.run)
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"{self.run_name}: outputs, worst loop first", style="bold"), id="run-heading")
-        yield DataTable(id="predictions-table", cursor_type="row", zebra_stripes=True)
+        yield Static(Text(outputs_title(self.run_name, self.rows), style="bold"), id="run-heading")
+        yield OutputTable(id="predictions-table", cursor_type="row", zebra_stripes=True)
         with Container(id="predictions-body"):
             with VerticalScroll(id="prediction-detail"):
                 yield Static(id="prediction-text")
