@@ -90,6 +90,8 @@ def _run_probe(python: str | None, interpreter: str) -> LudwigEnvironment:
             text=True,
             timeout=PROBE_TIMEOUT_SECONDS,
             check=False,
+            # In the app the terminal is stdin; a child must never read the user's keys.
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return LudwigEnvironment(

@@ -100,6 +100,7 @@ def _list_with_nvidia_smi() -> GpuListing:
                 "--format=csv,noheader,nounits",
             ],
             capture_output=True,
+            stdin=subprocess.DEVNULL,
             text=True,
             timeout=NVIDIA_SMI_TIMEOUT_SECONDS,
             check=False,
