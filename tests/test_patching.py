@@ -262,3 +262,22 @@ def test_validation_with_ludwig_schema(ludwig_python: Path, sample_runs: Path) -
         [ConfigEdit("preprocessing.global_max_sequence_length", 72), ConfigEdit("base_model", local_model)],
     )
     assert validate_config_text(valid, str(ludwig_python)).status == VALID
+
+
+def test_identical_patches_merge_into_one_candidate() -> None:
+    candidates = collect_candidates(
+        [
+            finding(
+                "truncation.global_max_sequence_length", Patch("preprocessing.global_max_sequence_length", 72)
+            ),
+            finding("repetition.cause.truncation", Patch("preprocessing.global_max_sequence_length", 72)),
+            finding("memory.too_long", Patch("preprocessing.global_max_sequence_length", 48)),
+        ]
+    )
+
+    assert [(c.finding_id, c.patch.value) for c in candidates] == [
+        ("truncation.global_max_sequence_length", 72),
+        ("memory.too_long", 48),
+    ]
+    assert candidates[0].also_from == ("repetition.cause.truncation",)
+    assert select_candidates(candidates, ["repetition.cause.truncation"]) == [candidates[0]]

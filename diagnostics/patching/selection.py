@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..findings import Finding, Patch
@@ -21,6 +21,9 @@ class PatchCandidate:
     finding_id: str
     finding_title: str
     patch: Patch
+    # Later findings that suggest the same value for the same path (a repetition cause repeats the
+    # truncation patch, for example); they are one candidate, selectable by any of the ids.
+    also_from: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -67,13 +70,27 @@ def normalize_path(path: str) -> str:
 
 
 def collect_candidates(findings: Iterable[Finding]) -> list[PatchCandidate]:
-    """List every patch of ``findings`` in order; the key is ``<finding id>#<n>`` (n counts from 1)."""
+    """List every patch of ``findings`` in order; the key is ``<finding id>#<n>`` (n counts from 1).
+
+    A patch that an earlier finding already suggested with the same value is not listed again; the
+    earlier candidate records the later finding in ``also_from``.
+    """
     candidates: list[PatchCandidate] = []
     seen: dict[str, int] = {}
+    # (normalized path, value as text) -> index in candidates, to merge identical suggestions.
+    first_index: dict[tuple[str, str], int] = {}
     for finding in findings:
         for patch in finding.patches:
             seen[finding.id] = seen.get(finding.id, 0) + 1
+            identity = (normalize_path(patch.path), repr(patch.value))
+            if identity in first_index:
+                index = first_index[identity]
+                earlier = candidates[index]
+                if finding.id != earlier.finding_id and finding.id not in earlier.also_from:
+                    candidates[index] = replace(earlier, also_from=(*earlier.also_from, finding.id))
+                continue
             key = f"{finding.id}#{seen[finding.id]}"
+            first_index[identity] = len(candidates)
             candidates.append(
                 PatchCandidate(key=key, finding_id=finding.id, finding_title=finding.title, patch=patch)
             )
@@ -90,7 +107,7 @@ def select_candidates(candidates: list[PatchCandidate], requested: Iterable[str]
         if request == "all":
             matches = list(candidates)
         else:
-            matches = [c for c in candidates if request in (c.finding_id, c.key)]
+            matches = [c for c in candidates if request in (c.finding_id, c.key, *c.also_from)]
         if not matches:
             available = ", ".join(c.key for c in candidates) or "none"
             raise PatchError(f"no patch matches {request!r}; patches of this run: {available}")

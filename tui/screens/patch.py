@@ -78,7 +78,9 @@ class PatchScreen(Screen[None]):
             for index, candidate in enumerate(self.candidates):
                 with Horizontal(classes="patch-row"):
                     yield Checkbox(
-                        f"{candidate.path} ({candidate.finding_id})", value=True, id=f"patch-check-{index}"
+                        f"{candidate.path} ({', '.join((candidate.finding_id, *candidate.also_from))})",
+                        value=True,
+                        id=f"patch-check-{index}",
                     )
                     yield Input(format_value(candidate.patch.value), id=f"patch-value-{index}")
             if not self.candidates:
