@@ -77,4 +77,9 @@ def run_watch(argv: Sequence[str]) -> int:
             print(format_event(event), flush=True)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
+    else:
+        if watcher.finished():
+            print("training finished: training_statistics.json is written", flush=True)
+        else:
+            print(f"stopped after --timeout {args.timeout:g} s; training goes on", flush=True)
     return exit_code_for(worst_severity(findings))
