@@ -33,7 +33,7 @@ logger = logging.getLogger("ludwig_doctor")
 
 
 class UsageError(Exception):
-    """The command line is invalid; the message says which argument and how to fix it."""
+    """An invalid command line; the message names the argument and how to fix it."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -300,7 +300,7 @@ def _context_window(run: Run) -> int | None:
 
 
 def _feature_limit_finding(run: Run, lengths: FeatureLengths) -> Finding | None:
-    """A feature whose recorded length reached its own max_sequence_length was cut by it."""
+    """Report a feature whose recorded length reached its own max_sequence_length, which cut it."""
     limit = lengths.configured_limit
     if limit is None or lengths.observed_max is None or lengths.observed_max < limit:
         return None

@@ -33,7 +33,7 @@ RETRAIN_NOTE = (
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What the advisories look at, gathered once per run."""
+    """The facts of one run that the advisories compare, gathered once."""
 
     run: Run
     version: Version
