@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How urgent a finding is; the order matters for exit codes and sorting."""
 
     INFO = "info"

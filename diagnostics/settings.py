@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 logger = logging.getLogger(__name__)
 
