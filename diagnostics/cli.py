@@ -93,7 +93,7 @@ def build_check_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ludwig-doctor check",
         description="Print every run's findings. Exit status: 0 no warnings, 1 warnings, 2 errors, "
-        "64 usage error, 74 input/output error.",
+        "64 usage error, 74 input/output error (a missing path, or no run found).",
     )
     parser.add_argument(
         "path", nargs="+", type=Path, help="folders with Ludwig output, searched at any depth"
