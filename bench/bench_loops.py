@@ -8,13 +8,16 @@ collections.Counter, which is the least that any repeated n-gram measure does. T
     .venv/bin/python bench/bench_loops.py --texts 10000
     .venv/bin/python bench/bench_loops.py --linearity      # one text of 1k, 10k and 100k words
 
-Each side runs in a fresh process, so that its peak memory (VmHWM) is its own.
+Each side runs in a fresh process, so that its peak memory (VmHWM) is its own. `analyse_texts`
+runs twice: with the compiled scan (diagnostics/_loopscan.c) when it is built, and with the NumPy
+fallback (LUDWIG_DOCTOR_NO_C_SCAN=1).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -63,6 +66,12 @@ def doctor(texts: list[str]) -> int:
     return sum(1 for report in analyse_texts(texts) if report.loops)
 
 
+def c_scan_used() -> bool:
+    from ludwig_doctor.diagnostics import loops
+
+    return loops.USE_C_SCAN
+
+
 def peak_memory_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -77,10 +86,13 @@ def run_side(side: str, texts_count: int, words_per_text: int) -> None:
     started = time.perf_counter()
     result = function(texts)
     seconds = time.perf_counter() - started
-    print(json.dumps({"side": side, "seconds": seconds, "result": result, "peak_mib": peak_memory_mib()}))
+    line = {"side": side, "seconds": seconds, "result": result, "peak_mib": peak_memory_mib()}
+    if side == "doctor":
+        line["c_scan"] = c_scan_used()
+    print(json.dumps(line))
 
 
-def measure(side: str, texts_count: int, words_per_text: int) -> dict[str, float]:
+def measure(side: str, texts_count: int, words_per_text: int, fallback: bool = False) -> dict[str, float]:
     command = [
         sys.executable,
         __file__,
@@ -91,7 +103,8 @@ def measure(side: str, texts_count: int, words_per_text: int) -> dict[str, float
         "--words",
         str(words_per_text),
     ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    environment = dict(os.environ, LUDWIG_DOCTOR_NO_C_SCAN="1" if fallback else "0")
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=environment).stdout
     result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
     return result
 
@@ -138,12 +151,18 @@ def main() -> None:
 
     base = measure("baseline", args.texts, args.words)
     ours = measure("doctor", args.texts, args.words)
+    fallback = measure("doctor", args.texts, args.words, fallback=True)
+    scan = "compiled scan" if ours["c_scan"] else "NumPy: the compiled scan is not built"
     print(f"{args.texts:,} texts of {args.words} words")
-    print("| method | seconds | peak RSS |")
-    print("|---|---|---|")
-    print(f"| Counter n-grams, n = 1..4 (baseline) | {base['seconds']:.2f} | {base['peak_mib']:.0f} MiB |")
-    print(f"| analyse_texts | {ours['seconds']:.2f} | {ours['peak_mib']:.0f} MiB |")
-    print(f"speed-up: {base['seconds'] / ours['seconds']:.1f}x; looping texts found: {ours['result']:g}")
+    print("| method | seconds | peak RSS | speed-up |")
+    print("|---|---|---|---|")
+    print(
+        f"| Counter n-grams, n = 1..4 (baseline) | {base['seconds']:.2f} | {base['peak_mib']:.0f} MiB | 1.0x |"
+    )
+    for name, side in ((f"analyse_texts ({scan})", ours), ("analyse_texts (NumPy fallback)", fallback)):
+        speed_up = base["seconds"] / side["seconds"]
+        print(f"| {name} | {side['seconds']:.2f} | {side['peak_mib']:.0f} MiB | {speed_up:.1f}x |")
+    print(f"looping texts found: {ours['result']:g} (fallback: {fallback['result']:g})")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,18 @@ the longest span that repeats with that period.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+try:
+    from ludwig_doctor.diagnostics import _loopscan
+except ImportError:  # installed without a C compiler: the NumPy code below does the same work
+    _loopscan = None  # type: ignore[assignment]
 
 # Longest repeating unit searched for, in words and in characters. Loops seen in Ludwig runs repeat a
 # short answer (a few words) or a single character such as "!" or "#".
@@ -30,6 +36,10 @@ MIN_CHAR_SPAN = 8
 MIN_DIGIT_SPAN = 12
 
 _WORD = re.compile(r"\S+")
+
+# analyse_texts uses the compiled scan (diagnostics/_loopscan.c) when it was built, unless the
+# environment variable LUDWIG_DOCTOR_NO_C_SCAN is 1. Tests set this switch to check both paths.
+USE_C_SCAN = _loopscan is not None and os.environ.get("LUDWIG_DOCTOR_NO_C_SCAN", "0") != "1"
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,8 @@ def analyse_texts(texts: Sequence[str]) -> list[LoopReport]:
     """Measure every text of ``texts``; the reports equal ``analyse_text`` of each text.
 
     The texts are measured in batches of up to BATCH_TEXTS texts and BATCH_CHARACTERS characters,
-    with NumPy passes over a whole batch, which is much faster than one text at a time.
+    with the compiled scan (see USE_C_SCAN) or with NumPy passes over a whole batch. Both are much
+    faster than one text at a time.
     """
     reports: list[LoopReport] = []
     batch: list[str] = []
@@ -296,6 +307,9 @@ def _batched_reports(texts: Sequence[str]) -> list[LoopReport]:
     text of 300 words, and about 5e-8 for a text of a million words (it forms a batch of its own,
     which keeps 63 bits of each n-gram hash).
     """
+    if USE_C_SCAN and _loopscan is not None:
+        return _scanned_reports(texts)
+
     joined = "".join(texts)
     lengths = np.array([len(text) for text in texts], dtype=np.int64)
     text_starts = np.cumsum(lengths) - lengths
@@ -330,6 +344,47 @@ def _batched_reports(texts: Sequence[str]) -> list[LoopReport]:
         )
         for index, text in enumerate(texts)
     ]
+
+
+def _scanned_reports(texts: Sequence[str]) -> list[LoopReport]:
+    """Measure a batch of texts with the compiled scan, with the same results as the NumPy passes.
+
+    The scan counts distinct n-grams of 64-bit hashes in a hash set per text, so the reports equal
+    analyse_text's unless two distinct words or n-grams of one text get the same hash.
+    """
+    table = np.frombuffer(
+        _loopscan.scan_texts(
+            list(texts),
+            MAX_WORD_PERIOD,
+            MIN_WORD_REPEATS,
+            MIN_WORD_SPAN,
+            MAX_CHAR_PERIOD,
+            MIN_CHAR_REPEATS,
+            MIN_CHAR_SPAN,
+        ),
+        dtype=np.int64,
+    ).reshape(len(texts), _SCAN_FIELDS)
+    word_counts = table[:, 0]
+    totals = [np.maximum(word_counts - n + 1, 0) for n in (1, 2, 3, 4)]
+    rates = _ngram_rates([table[:, n] for n in (1, 2, 3, 4)], totals)
+
+    spans: list[LoopSpan | None] = [None] * len(texts)
+    for index in np.flatnonzero(table[:, 5] > 0).tolist():
+        period, start, covered = table[index, 5:8].tolist()
+        spans[index] = _word_span_from(texts[index], (period, start, covered))
+    for index in np.flatnonzero(table[:, 8] > 0).tolist():
+        period, start, covered = table[index, 8:11].tolist()
+        spans[index] = _char_span_from(texts[index], period, start, covered)
+
+    return [
+        LoopReport(word_count=count, span=span, repeated_ngram_rate=rate, text_length=len(text))
+        for count, span, rate, text in zip(word_counts.tolist(), spans, rates, texts, strict=True)
+    ]
+
+
+# Values per text in the bytes that _loopscan.scan_texts returns: words, distinct n-grams for
+# n = 1..4, then (period, start, covered) of the word loop and of the character loop.
+_SCAN_FIELDS = 11
 
 
 def _tokenize(
