@@ -15,7 +15,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# What works without Ludwig, and what needs it; shown by `ludwig-doctor env` and in the app.
+# The features that work without Ludwig and those that need it, shown by `ludwig-doctor env` and in the app.
 FEATURES_WITHOUT_LUDWIG = (
     "discovery and reading of run directories",
     "every diagnosis (version, truncation from recorded lengths, repetition)",

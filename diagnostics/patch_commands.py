@@ -91,7 +91,7 @@ def build_relaunch_parser() -> argparse.ArgumentParser:
         "--output-directory",
         type=Path,
         metavar="DIR",
-        help="where Ludwig writes the new run (default: the folder that holds the parent run)",
+        help="where Ludwig writes the new run (default: the folder that contains the parent run)",
     )
     parser.add_argument("--experiment-name", metavar="NAME", help="the new run's experiment name")
     parser.add_argument(
@@ -107,7 +107,7 @@ def build_relaunch_parser() -> argparse.ArgumentParser:
 
 
 def load_report(path: Path, options: DoctorOptions) -> RunReport:
-    """Read and diagnose the one run at ``path``; raise UsageError when it holds none or several."""
+    """Read and diagnose the one run at ``path``; raise UsageError when it contains none or several."""
     from .scan import check_entry, find_runs
 
     entries = find_runs([path])
@@ -119,7 +119,7 @@ def load_report(path: Path, options: DoctorOptions) -> RunReport:
     if not entries:
         raise UsageError(f"{path}: no Ludwig run found (expected a folder with description.json)")
     names = ", ".join(str(entry.path) for entry in entries[:5])
-    raise UsageError(f"{path} holds {len(entries)} runs; name one of them: {names}")
+    raise UsageError(f"{path} contains {len(entries)} runs; name one of them: {names}")
 
 
 def _collect_edits(args: argparse.Namespace, report: RunReport) -> list[ConfigEdit]:

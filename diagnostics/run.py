@@ -1,4 +1,4 @@
-"""What the doctor knows about one Ludwig run directory once its files are read."""
+"""A Ludwig run directory and the parsed contents of its files."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class EvalExamples:
 class Predictions:
     """Generated text from one ``ludwig predict`` or ``evaluate`` output directory.
 
-    ``responses`` holds one decoded text per row, read from ``column`` in ``source_file``
+    ``responses`` contains one decoded text per row, read from ``column`` in ``source_file``
     (``predictions.parquet``, or a header-less ``<column>.csv``).
     """
 

@@ -18,7 +18,7 @@ EVENT_FILE_PATTERN = "events.out.tfevents.*"
 
 @dataclass
 class ScalarUpdate:
-    """What one poll added: new points per split and tag, and findings about damaged files."""
+    """The result of one poll: new points per split and tag, and findings about damaged files."""
 
     new_points: dict[str, dict[str, int]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
 Ludwig records absolute paths from the machine that trained the run. When the run directory is
 copied elsewhere (from a GPU box to a laptop), the doctor looks for each path relative to the run
-and the scanned folder; this check says what it found and what it could not.
+and the scanned folder. This check reports what it found and what it could not find.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..paths import (
 )
 from ..run import Run
 
-# What each recorded path is used for, shown when it cannot be found.
+# The use of each recorded path, shown when it cannot be found.
 _PURPOSE = {
     "base_model": "the tokenizer family and the model's context window",
     "dataset": "measuring token lengths and the training targets",

@@ -37,8 +37,8 @@ TRAINING_LOGS = "model/logs/training"
 # Suggested limits are rounded up to a multiple of 8, which GPU kernels handle efficiently.
 LENGTH_MULTIPLE = 8
 # Above this many tokens, and when the suggested limit grows by GROWTH_RATIO or more, memory per step
-# grows enough that the patch also turns on gradient checkpointing (the Ludwig report with answers
-# repeating used 2048-token sequences without it).
+# grows enough that the patch also turns on gradient checkpointing (the Ludwig bug report about
+# repeated outputs used 2048-token sequences without it).
 GRADIENT_CHECKPOINTING_MIN_LENGTH = 512
 GROWTH_RATIO = 1.5
 

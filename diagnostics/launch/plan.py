@@ -84,7 +84,7 @@ def plan_relaunch(
 ) -> RelaunchPlan:
     """Patch the run's config and build the command of its relaunch, writing nothing.
 
-    The new run goes beside the parent (``output_directory`` defaults to the folder that holds
+    The new run goes beside the parent (``output_directory`` defaults to the folder that contains
     the parent run), under a new experiment name that no existing folder uses. Raise PatchError
     or CommandError when the config or the command cannot be made.
     """

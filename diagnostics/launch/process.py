@@ -45,7 +45,7 @@ class LaunchError(Exception):
 
 @dataclass(frozen=True)
 class LaunchState:
-    """A record with its live status: LOST when it says running but its process group is gone."""
+    """A record with its live status: LOST when its status is running but its process group is gone."""
 
     record: LaunchRecord
     status: str
@@ -104,7 +104,7 @@ def group_alive(pgid: int | None) -> bool:
 
 
 def launch_state(record: LaunchRecord) -> LaunchState:
-    """Return the record's status, or LOST when it says running but nothing of it is left."""
+    """Return the record's status, or LOST when its status is running but no process of it is left."""
     if record.finished:
         return LaunchState(record, record.status)
     if record.status == RUNNING and not group_alive(record.pgid):

@@ -63,7 +63,7 @@ class TokenAnalysis:
     spec: AnalysisSpec
     tokenizer: TokenizerSource
     dataset: Path
-    # How the dataset was found: "as given", "as recorded", "relative to the run", ...
+    # The method that found the dataset: "as given", "as recorded", "relative to the run", ...
     dataset_how: str
     rows_read: int
     rows_dropped: int
@@ -104,7 +104,7 @@ class TokenAnalysis:
         return result
 
     def examples(self) -> list[Example]:
-        """A few rows of each cut kind, or the longest row when nothing is cut."""
+        """Pick a few rows of each cut kind, or the longest row when nothing is cut."""
         import numpy as np
 
         budgets = self.budgets()

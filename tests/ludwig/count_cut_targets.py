@@ -75,7 +75,9 @@ def main() -> int:
     # The same cap as ludwig.models.llm.LLM.__init__.
     context_length = get_context_len(AutoConfig.from_pretrained(config_obj.base_model))
     configured = config_obj.preprocessing.global_max_sequence_length
-    limit = (configured if configured <= context_length else context_length) if configured else context_length
+    limit = context_length
+    if configured:
+        limit = min(configured, context_length)
 
     limits = [limit, *(min(extra, context_length) for extra in args.limit)]
     result: dict[str, object] = {"limit": limit, "limits": {}}

@@ -37,9 +37,9 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button("No (n)", id="confirm-no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Answer with the button that was pressed."""
+        """Close the dialog with the choice of the pressed button."""
         self.dismiss(event.button.id == "confirm-yes")
 
     def action_answer(self, answer: bool) -> None:
-        """Answer from the keyboard."""
+        """Close the dialog with the choice of the pressed key."""
         self.dismiss(answer)

@@ -17,7 +17,7 @@ from .launch import LaunchScreen
 
 
 def launch_prompt(state: LaunchState) -> Text:
-    """One line per launch: status, start time, the new run's experiment name and its parent."""
+    """Build one line per launch: status, start time, the new run's experiment name and its parent."""
     record = state.record
     style = "bold green" if state.running else "dim"
     text = Text(f"{state.status:<10}", style=style)

@@ -23,7 +23,7 @@ CAUSE_PREFIX = "repetition.cause."
 
 
 def highlighted_output(row: LoopingRow) -> Text:
-    """Return the output with its repeating span styled, so the loop stands out."""
+    """Return the output with its repeating span styled, so the loop is easy to see."""
     text = Text(row.output)
     if row.span is not None:
         text.stylize(LOOP_STYLE, row.span.start, row.span.end)
